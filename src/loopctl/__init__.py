@@ -1,0 +1,1 @@
+"""loopctl: a multi-tenant project state store for AI development loops."""

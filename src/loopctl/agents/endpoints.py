@@ -1,0 +1,61 @@
+"""/api/v1/agents"""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from loopctl.agents import service
+from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
+from loopctl.agents.schemas import Agent, AgentRegister, AgentType
+from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
+from loopctl.db import RequestConn
+from loopctl.kit.openapi import errors
+from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.schemas import Item, Page
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=Item[Agent],
+    responses=errors(AgentNameTaken, KeyBoundToOtherAgent),
+)
+async def register_agent(
+    body: AgentRegister, conn: RequestConn, principal: AgentPrincipal, response: Response
+) -> Item[Agent]:
+    """Register an agent (user keys: 201), or describe the caller's own agent (agent and orchestrator keys: 200)."""
+    row, created = await service.register(conn, principal, body)
+    response.status_code = 201 if created else 200
+    return Item(data=Agent.model_validate(row))
+
+
+@router.get("", response_model=Page[Agent])
+async def list_agents(
+    conn: RequestConn,
+    principal: OrchestratorPrincipal,
+    page: PageParams,
+    agent_type: Annotated[AgentType | None, Query(description="Only agents of this type")] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated fields, '-' for descending: name, agent_type, "
+            "last_seen_at, created_at (default name)"
+        ),
+    ] = None,
+) -> Page[Agent]:
+    """List the tenant's agents."""
+    rows, total = await service.list_agents(
+        conn, principal, agent_type=agent_type, sort=sort, page=page
+    )
+    return page_of([Agent.model_validate(r) for r in rows], total, page)
+
+
+@router.get("/{agent_id}", response_model=Item[Agent], responses=errors(AgentNotFound))
+async def get_agent(
+    agent_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal
+) -> Item[Agent]:
+    """Show one agent."""
+    return Item(data=Agent.model_validate(await service.get(conn, principal, agent_id)))

@@ -1,0 +1,140 @@
+"""Agents: the identities that agent and orchestrator keys are bound to."""
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import errors as pg
+
+from loopctl.agents import repository
+from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
+from loopctl.agents.repository import AgentRow
+from loopctl.agents.schemas import Agent, AgentRegister
+from loopctl.audit import service as audit
+from loopctl.auth.principal import Actor, Principal
+from loopctl.auth.roles import Role
+from loopctl.db import Connection
+from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.sorting import order_by
+
+SORTABLE = {
+    "name": "name",
+    "agent_type": "agent_type",
+    "last_seen_at": "last_seen_at",
+    "created_at": "created_at",
+}
+
+
+async def create(
+    conn: Connection,
+    actor: Actor,
+    *,
+    name: str,
+    agent_type: str,
+    model: str | None = None,
+    provider: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> AgentRow:
+    try:
+        row = await repository.insert(
+            conn,
+            tenant_id=actor.tenant,
+            id=new_id(),
+            name=name,
+            agent_type=agent_type,
+            model=model,
+            provider=provider,
+            metadata=metadata or {},
+        )
+    except pg.UniqueViolation as exc:
+        raise AgentNameTaken(
+            f"An agent named {name!r} already exists in this tenant", details={"name": name}
+        ) from exc
+    await audit.record(
+        conn,
+        actor,
+        entity_type="agent",
+        entity_id=row.id,
+        action="registered",
+        after=Agent.model_validate(row),
+    )
+    return row
+
+
+async def register(
+    conn: Connection, principal: Principal, body: AgentRegister
+) -> tuple[AgentRow, bool]:
+    """A user creates an agent; an agent or orchestrator key describes its own agent.
+
+    Returns the agent and whether it was created.
+    """
+    if principal.role.at_least(Role.user):
+        row = await create(
+            conn,
+            principal,
+            name=body.name,
+            agent_type=body.agent_type,
+            model=body.model,
+            provider=body.provider,
+            metadata=body.metadata,
+        )
+        return row, True
+    assert principal.agent_id is not None  # agent and orchestrator keys are always bound
+    bound = await repository.get(conn, principal.agent_id, for_update=True)
+    assert bound is not None
+    if body.name != bound.name or body.agent_type != bound.agent_type:
+        raise KeyBoundToOtherAgent(
+            f"This key belongs to agent {bound.name!r} ({bound.agent_type}); register with "
+            "that name and type, or have a user create a key for the other agent",
+            details={"agent_id": str(bound.id), "name": bound.name, "agent_type": bound.agent_type},
+        )
+    updated = await repository.update_profile(
+        conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
+    )
+    before, after = Agent.model_validate(bound), Agent.model_validate(updated)
+    if (bound.model, bound.provider, bound.metadata) != (
+        updated.model,
+        updated.provider,
+        updated.metadata,
+    ):
+        await audit.record(
+            conn,
+            principal,
+            entity_type="agent",
+            entity_id=bound.id,
+            action="updated",
+            before=before,
+            after=after,
+        )
+    return updated, False
+
+
+async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:
+    row = await repository.get(conn, agent_id)
+    if row is None:
+        raise AgentNotFound()
+    return row
+
+
+async def find(conn: Connection, *, agent_id: UUID | None, name: str | None) -> AgentRow | None:
+    if agent_id is not None:
+        return await repository.get(conn, agent_id, for_update=True)
+    assert name is not None
+    return await repository.get_by_name(conn, name)
+
+
+async def list_agents(
+    conn: Connection,
+    principal: Principal,
+    *,
+    agent_type: str | None,
+    sort: str | None,
+    page: Pagination,
+) -> tuple[list[AgentRow], int]:
+    return await repository.list_page(
+        conn,
+        agent_type=agent_type,
+        order_by=order_by(sort, SORTABLE, "name"),
+        limit=page.limit,
+        offset=page.offset,
+    )

@@ -1,0 +1,234 @@
+"""API keys: issue, list, revoke, rotate. Keys are shown once and stored only as hashes."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from loopctl.agents import service as agents
+from loopctl.api_keys import repository
+from loopctl.api_keys.errors import (
+    AgentKeyExists,
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    ApiKeyNotRotatable,
+    LastUserKey,
+    RoleTooHigh,
+)
+from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyRotate
+from loopctl.audit import service as audit
+from loopctl.auth.keys import KeyHasher, display_prefix, generate_key
+from loopctl.auth.principal import Actor, Principal
+from loopctl.auth.roles import Role
+from loopctl.db import Connection
+from loopctl.errors import UnprocessableEntity
+from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
+from loopctl.tenants import settings as tenant_settings
+
+AGENT_TYPE_FOR_ROLE = {Role.agent: "implementer", Role.orchestrator: "orchestrator"}
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    hasher: KeyHasher
+    max_live_keys: int
+
+
+def view(row: ApiKeyRow) -> ApiKey:
+    return ApiKey.model_validate(row)
+
+
+async def issue(
+    conn: Connection,
+    actor: Actor,
+    hasher: KeyHasher,
+    *,
+    name: str,
+    role: Role,
+    agent_id: UUID | None,
+    expires_at: datetime | None,
+    replaces_key_id: UUID | None = None,
+) -> tuple[ApiKeyRow, str]:
+    """Mint a key and record it; returns the row and the raw key (never stored)."""
+    raw = generate_key()
+    row = await repository.insert(
+        conn,
+        tenant_id=actor.tenant,
+        id=new_id(),
+        name=name,
+        key_hash=hasher.digest(raw),
+        key_prefix=display_prefix(raw),
+        role=role.value,
+        agent_id=agent_id,
+        expires_at=expires_at,
+        replaces_key_id=replaces_key_id,
+        created_by_key_id=actor.key_id,
+    )
+    await audit.record(
+        conn, actor, entity_type="api_key", entity_id=row.id, action="created", after=view(row)
+    )
+    return row, raw
+
+
+def _expiry(requested: datetime | None, ttl_days: int | None, field: str) -> datetime | None:
+    now = datetime.now(UTC)
+    if requested is None:
+        return now + timedelta(days=ttl_days) if ttl_days else None
+    if requested <= now:
+        raise UnprocessableEntity.for_field(field, "must be in the future")
+    return requested
+
+
+async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate) -> UUID:
+    expected = AGENT_TYPE_FOR_ROLE[Role(body.role)]
+    agent = await agents.find(conn, agent_id=body.agent_id, name=body.agent_name)
+    if agent is None:
+        if body.agent_id is not None:
+            raise UnprocessableEntity.for_field("body.agent_id", "no agent with this id")
+        assert body.agent_name is not None
+        agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
+    elif agent.agent_type != expected:
+        field = "body.agent_id" if body.agent_id is not None else "body.agent_name"
+        raise UnprocessableEntity.for_field(
+            field,
+            f"agent {agent.name!r} is an {agent.agent_type}; {body.role} keys bind "
+            f"{expected} agents (one agent, one role)",
+        )
+    current = await repository.current_for_agent(conn, agent.id)
+    if current is not None:
+        if current.status != "expired":
+            raise AgentKeyExists(
+                details={
+                    "agent_id": str(agent.id),
+                    "api_key_id": str(current.id),
+                    "key_prefix": current.key_prefix,
+                }
+            )
+        # An expired key no longer counts as the agent's key: retire it for good.
+        revoked = await repository.revoke(conn, current.id)
+        await audit.record(
+            conn,
+            principal,
+            entity_type="api_key",
+            entity_id=current.id,
+            action="revoked",
+            before=view(current),
+            after=view(revoked),
+        )
+    return agent.id
+
+
+async def create(
+    conn: Connection, principal: Principal, body: ApiKeyCreate, policy: KeyPolicy
+) -> tuple[ApiKeyRow, str]:
+    role = Role(body.role)
+    if not principal.role.at_least(role):
+        raise RoleTooHigh(
+            f"A {principal.role.value} key cannot create a {role.value} key",
+            details={"role": principal.role.value, "requested_role": role.value},
+        )
+    # Serializes key creation per tenant so concurrent requests cannot pass the quota.
+    settings = await tenant_settings.load(conn, principal.tenant, lock=True)
+    if await repository.count_live(conn) >= policy.max_live_keys:
+        raise ApiKeyLimitReached(details={"limit": policy.max_live_keys})
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    agent_id = await _bind_agent(conn, principal, body) if role is not Role.user else None
+    return await issue(
+        conn,
+        principal,
+        policy.hasher,
+        name=body.name,
+        role=role,
+        agent_id=agent_id,
+        expires_at=expires_at,
+    )
+
+
+async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+    row = await repository.get(conn, key_id)
+    if row is None:
+        raise ApiKeyNotFound()
+    return row
+
+
+async def list_keys(
+    conn: Connection,
+    principal: Principal,
+    *,
+    include_revoked: bool,
+    role: str | None,
+    agent_id: UUID | None,
+    page: Pagination,
+) -> tuple[list[ApiKeyRow], int]:
+    return await repository.list_page(
+        conn,
+        include_inactive=include_revoked,
+        role=role,
+        agent_id=agent_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+    row = await repository.get(conn, key_id, for_update=True)
+    if row is None:
+        raise ApiKeyNotFound()
+    if row.revoked_at is not None:
+        return row
+    if row.role == Role.user.value and row.status in ("active", "rotated"):
+        live = await repository.lock_live_user_keys(conn)
+        if live == [row.id]:
+            raise LastUserKey()
+    revoked = await repository.revoke(conn, key_id)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="api_key",
+        entity_id=key_id,
+        action="revoked",
+        before=view(row),
+        after=view(revoked),
+    )
+    return revoked
+
+
+async def rotate(
+    conn: Connection, principal: Principal, key_id: UUID, body: ApiKeyRotate, policy: KeyPolicy
+) -> tuple[ApiKeyRow, str, ApiKeyRow]:
+    """Issue a replacement; the old key keeps working for the grace period, then stops."""
+    row = await repository.get(conn, key_id, for_update=True)
+    if row is None:
+        raise ApiKeyNotFound()
+    if row.status != "active":
+        raise ApiKeyNotRotatable(
+            f"This key is {row.status}; only an active key can be rotated",
+            details={"status": row.status},
+        )
+    settings = await tenant_settings.load(conn, principal.tenant)
+    grace = body.grace_period_hours
+    if grace is None:
+        grace = settings.api_key_rotation_grace_hours
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
+    await audit.record(
+        conn,
+        principal,
+        entity_type="api_key",
+        entity_id=key_id,
+        action="rotated",
+        before=view(row),
+        after=view(old),
+    )
+    new, raw = await issue(
+        conn,
+        principal,
+        policy.hasher,
+        name=row.name,
+        role=Role(row.role),
+        agent_id=row.agent_id,
+        expires_at=expires_at,
+        replaces_key_id=row.id,
+    )
+    return new, raw, old

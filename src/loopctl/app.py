@@ -1,0 +1,131 @@
+"""The ASGI application: ``create_app()`` builds it; uvicorn runs it as a factory."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from loopctl import schema
+from loopctl.api import router as api_router
+from loopctl.background import maintain
+from loopctl.config import VERSION, Settings
+from loopctl.db import create_pool, tenant_transaction
+from loopctl.discovery.endpoints import OPENAPI_PATH
+from loopctl.discovery.endpoints import router as discovery_router
+from loopctl.errors import install_error_handlers
+from loopctl.kit.openapi import complete_schema
+from loopctl.middleware import RequestMiddleware
+from loopctl.observability import Metrics, configure_logging
+from loopctl.runtime import Runtime
+
+logger = logging.getLogger("loopctl.app")
+
+DESCRIPTION = """\
+loopctl is the shared, trustworthy record of a software project for AI coding agents and
+their orchestrators: epics and stories, who claimed what, what each agent says it
+finished, what an independent party verified, and an audit trail nobody can rewrite.
+
+**Authentication.** Send `Authorization: Bearer <key>`; keys start with `lc_`. Roles, from
+most to least powerful: `superadmin`, `user`, `orchestrator`, `agent`. Each operation
+states the role it needs.
+
+**Envelopes.** A resource is `{"data": {...}}`; a list is `{"data": [...], "meta":
+{"total", "limit", "offset"}}`; an error is `{"error": {"status", "code", "message",
+"details"?}}`. Match on `error.code`.
+"""
+
+
+def _secret(settings: Settings) -> bytes:
+    if settings.secret_key is None:
+        raise RuntimeError(
+            "LOOPCTL_SECRET_KEY is not set; `loopctl serve` sets it for the embedded database, "
+            "and `loopctl db init` prints one for an external database"
+        )
+    return settings.secret_key.get_secret_value().encode()
+
+
+@asynccontextmanager
+async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the pool, refuse a schema this code does not match, run upkeep, then drain."""
+    settings: Settings = app.state.settings
+    configure_logging(settings.log_level)  # again: worker processes start fresh
+    assert settings.database_url is not None, "LOOPCTL_DATABASE_URL (the app role) is not set"
+    pool = create_pool(
+        settings.database_url.get_secret_value(),
+        name="loopctl-app",
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    await pool.open(wait=True)
+    runtime = Runtime.build(settings, pool, _secret(settings))
+    async with tenant_transaction(pool, None) as conn:
+        problem = schema.status_of(await schema.read_revision(conn)).problem()
+    if problem is not None:
+        await pool.close()
+        raise RuntimeError(f"refusing to serve: {problem}")
+    app.state.runtime = runtime
+    upkeep = asyncio.create_task(maintain(runtime, app.state.metrics, pool.get_stats))
+    try:
+        yield
+    finally:
+        upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upkeep
+        with contextlib.suppress(Exception):
+            await runtime.limiter.sync(pool)
+        await runtime.usage.flush(pool)
+        await pool.close()
+
+
+@asynccontextmanager
+async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Given a ``runtime`` (tests), it uses that and opens nothing itself."""
+    settings = settings or (runtime.settings if runtime else Settings())
+    app = FastAPI(
+        title="loopctl",
+        version=VERSION,
+        description=DESCRIPTION,
+        openapi_url=OPENAPI_PATH,
+        docs_url="/swaggerui",
+        redoc_url=None,
+        lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(discovery_router)
+    app.include_router(api_router)
+    templates = {
+        id(route.original_route): route.path_format or ""
+        for route in iter_route_contexts(app.routes)
+    }
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        log=settings.access_log,
+        templates=templates,
+    )
+    cached: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        if not cached:
+            cached.append(
+                complete_schema(app, title="loopctl", version=VERSION, description=DESCRIPTION)
+            )
+        return cached[0]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,83 @@
+"""SQL for the append-only audit log."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from loopctl.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    tenant_id: UUID
+    id: UUID
+    project_id: UUID | None
+    entity_type: str
+    entity_id: UUID
+    action: str
+    actor_key_id: UUID | None
+    actor_agent_id: UUID | None
+    actor_role: str
+    actor_label: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None
+    created_at: datetime
+
+
+async def insert(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    id: UUID,
+    project_id: UUID | None,
+    entity_type: str,
+    entity_id: UUID,
+    action: str,
+    actor_key_id: UUID | None,
+    actor_agent_id: UUID | None,
+    actor_role: str,
+    actor_label: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    request_id: str | None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO audit_log (tenant_id, id, project_id, entity_type, entity_id, action,
+                               actor_key_id, actor_agent_id, actor_role, actor_label,
+                               before, after, request_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        [
+            tenant_id,
+            id,
+            project_id,
+            entity_type,
+            entity_id,
+            action,
+            actor_key_id,
+            actor_agent_id,
+            actor_role,
+            actor_label,
+            None if before is None else Jsonb(before),
+            None if after is None else Jsonb(after),
+            request_id,
+        ],
+    )
+
+
+async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -> list[AuditRow]:
+    async with conn.cursor(row_factory=class_row(AuditRow)) as cur:
+        await cur.execute(
+            """
+            SELECT * FROM audit_log WHERE entity_type = %s AND entity_id = %s
+             ORDER BY created_at, id
+            """,
+            [entity_type, entity_id],
+        )
+        return await cur.fetchall()

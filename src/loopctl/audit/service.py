@@ -1,0 +1,50 @@
+"""The one call every mutating service makes, in its own transaction, to append an audit row."""
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from loopctl.audit import repository
+from loopctl.auth.principal import Actor
+from loopctl.db import Connection
+from loopctl.kit.ids import new_id
+
+Snapshot = BaseModel | dict[str, Any] | None
+
+
+def _plain(snapshot: Snapshot) -> dict[str, Any] | None:
+    # Snapshots are public views (response schemas), so no secret ever reaches the log.
+    if snapshot is None or isinstance(snapshot, dict):
+        return snapshot
+    return snapshot.model_dump(mode="json")
+
+
+async def record(
+    conn: Connection,
+    actor: Actor,
+    *,
+    entity_type: str,
+    entity_id: UUID,
+    action: str,
+    before: Snapshot = None,
+    after: Snapshot = None,
+    project_id: UUID | None = None,
+    tenant_id: UUID | None = None,
+) -> None:
+    await repository.insert(
+        conn,
+        tenant_id=tenant_id or actor.tenant,
+        id=new_id(),
+        project_id=project_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        actor_key_id=actor.key_id,
+        actor_agent_id=actor.agent_id,
+        actor_role=actor.role_name,
+        actor_label=actor.label,
+        before=_plain(before),
+        after=_plain(after),
+        request_id=actor.request_id,
+    )

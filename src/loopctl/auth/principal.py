@@ -1,0 +1,59 @@
+"""Who is acting: a key's identity for requests, or a named system actor."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from loopctl.auth.roles import Role
+from loopctl.errors import BadRequest
+
+
+class TenantRequired(BadRequest):
+    code = "tenant_context_required"
+    default_message = (
+        "This endpoint acts on one tenant's data and a superadmin key has no tenant; "
+        "use a key of the tenant (superadmin impersonation is not available yet)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of a request, resolved from its API key."""
+
+    tenant_id: UUID | None
+    role: Role
+    label: str
+    key_id: UUID | None = None
+    key_prefix: str | None = None
+    agent_id: UUID | None = None
+    request_id: str | None = None
+
+    @property
+    def role_name(self) -> str:
+        return self.role.value
+
+    @property
+    def tenant(self) -> UUID:
+        if self.tenant_id is None:
+            raise TenantRequired()
+        return self.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class SystemActor:
+    """An actor with no key: public signup, first-start bootstrap, operator commands."""
+
+    tenant_id: UUID | None
+    label: str
+    role_name: str = "system"
+    request_id: str | None = None
+    key_id: UUID | None = None
+    agent_id: UUID | None = None
+
+    @property
+    def tenant(self) -> UUID:
+        if self.tenant_id is None:
+            raise TenantRequired()
+        return self.tenant_id
+
+
+Actor = Principal | SystemActor

@@ -1,0 +1,85 @@
+"""SQL for authentication: key resolution, usage timestamps and rate-limit counters."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg.rows import class_row
+
+from loopctl.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIdentity:
+    key_id: UUID
+    tenant_id: UUID | None
+    role: str
+    agent_id: UUID | None
+    key_name: str
+    key_prefix: str
+    tenant_status: str
+    agent_name: str | None
+
+
+async def resolve_key(conn: Connection, digest: str) -> KeyIdentity | None:
+    """Find a live key by its hash; sets the transaction's tenant to the key's tenant."""
+    async with conn.cursor(row_factory=class_row(KeyIdentity)) as cur:
+        await cur.execute("SELECT * FROM loopctl_resolve_api_key(%s)", [digest])
+        return await cur.fetchone()
+
+
+async def touch_keys(conn: Connection, ids: Sequence[UUID], times: Sequence[datetime]) -> None:
+    await conn.execute(
+        """
+        UPDATE api_keys k SET last_used_at = v.at
+          FROM unnest(%s::uuid[], %s::timestamptz[]) AS v(id, at)
+         WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)
+        """,
+        [list(ids), list(times)],
+    )
+
+
+async def touch_agents(conn: Connection, ids: Sequence[UUID], times: Sequence[datetime]) -> None:
+    await conn.execute(
+        """
+        UPDATE agents a SET last_seen_at = v.at
+          FROM unnest(%s::uuid[], %s::timestamptz[]) AS v(id, at)
+         WHERE a.id = v.id AND (a.last_seen_at IS NULL OR a.last_seen_at < v.at)
+        """,
+        [list(ids), list(times)],
+    )
+
+
+async def add_hits(conn: Connection, rows: Sequence[tuple[bytes, int, int, int]]) -> None:
+    # Rows arrive sorted, so concurrent processes lock counter rows in the same order.
+    await conn.execute(
+        """
+        INSERT INTO rate_limit_counters (bucket, window_start, window_seconds, hits)
+        SELECT * FROM unnest(%s::bytea[], %s::bigint[], %s::int[], %s::int[])
+        ON CONFLICT (bucket, window_start)
+        DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits
+        """,
+        [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]],
+    )
+
+
+async def read_hits(
+    conn: Connection, buckets: Sequence[bytes], oldest: int
+) -> list[tuple[bytes, int, int]]:
+    if not buckets:
+        return []
+    cur = await conn.execute(
+        """
+        SELECT bucket, window_start, hits FROM rate_limit_counters
+         WHERE bucket = ANY(%s) AND window_start >= %s
+        """,
+        [list(buckets), oldest],
+    )
+    return [(bytes(row[0]), int(row[1]), int(row[2])) for row in await cur.fetchall()]
+
+
+async def prune_hits(conn: Connection, now: int) -> None:
+    await conn.execute(
+        "DELETE FROM rate_limit_counters WHERE window_start + 2 * window_seconds < %s", [now]
+    )

@@ -1,0 +1,84 @@
+"""Authentication: bearer token → live key → tenant status → rate limits → principal."""
+
+from loopctl.auth import keys, repository
+from loopctl.auth.errors import TenantSuspended
+from loopctl.auth.keys import KeyHasher
+from loopctl.auth.principal import Principal
+from loopctl.auth.rate_limit import RateLimiter
+from loopctl.auth.roles import Role
+from loopctl.auth.usage import UsageTracker
+from loopctl.config import Settings
+from loopctl.db import Connection
+from loopctl.errors import InvalidApiKey, RateLimited, Unauthenticated
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthenticated()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated()
+    return token.strip()
+
+
+def _label(identity: repository.KeyIdentity) -> str:
+    name = identity.agent_name if identity.agent_name is not None else identity.key_name
+    return f"{identity.role}:{name}"
+
+
+class Authenticator:
+    def __init__(
+        self, settings: Settings, hasher: KeyHasher, limiter: RateLimiter, usage: UsageTracker
+    ) -> None:
+        self._settings = settings
+        self._hasher = hasher
+        self._limiter = limiter
+        self._usage = usage
+
+    async def authenticate(
+        self, conn: Connection, authorization: str | None, client: str, request_id: str | None
+    ) -> Principal:
+        token = bearer_token(authorization)
+        failures = f"authfail:{client}"
+        limit = self._settings.auth_failures_per_ip_per_minute
+        wait = self._limiter.exceeded(failures, limit)
+        if wait is not None:
+            raise RateLimited(wait, limit, "client address's failed authentications")
+        identity = None
+        if keys.well_formed(token):
+            identity = await repository.resolve_key(conn, self._hasher.digest(token))
+        if identity is None:
+            self._limiter.add(failures)
+            raise InvalidApiKey()
+        if identity.tenant_status != "active":
+            raise TenantSuspended()
+        principal = Principal(
+            tenant_id=identity.tenant_id,
+            role=Role(identity.role),
+            label=_label(identity),
+            key_id=identity.key_id,
+            key_prefix=identity.key_prefix,
+            agent_id=identity.agent_id,
+            request_id=request_id,
+        )
+        self._enforce_limits(principal, client)
+        self._usage.touch(principal)
+        return principal
+
+    def _enforce_limits(self, principal: Principal, client: str) -> None:
+        ip_limit = self._settings.rate_limit_ip_per_minute
+        wait = self._limiter.hit(f"ip:{client}", ip_limit)
+        if wait is not None:
+            raise RateLimited(wait, ip_limit, "client address")
+        if principal.role is Role.superadmin:
+            return
+        key_limit = self._settings.rate_limit_per_minute
+        wait = self._limiter.hit(f"key:{principal.key_id}", key_limit)
+        if wait is not None:
+            raise RateLimited(wait, key_limit, "API key")
+
+    def limit_signup(self, client: str) -> None:
+        limit = self._settings.signups_per_ip_per_hour
+        wait = self._limiter.hit(f"signup:{client}", limit, window=3600) if limit else 1
+        if wait is not None:
+            raise RateLimited(wait, limit, "client address's registrations", per="hour")

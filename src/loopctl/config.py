@@ -1,0 +1,68 @@
+"""Settings, read from the environment with the prefix ``LOOPCTL_``.
+
+Every field is documented in docs/operations.md; keep the two in step.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+VERSION = "0.1.0"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("loopctl"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOPCTL_", extra="ignore")
+
+    # Database. With no database_url, `loopctl serve` runs the embedded PostgreSQL.
+    database_url: SecretStr | None = None
+    admin_database_url: SecretStr | None = None
+    owner_database_url: SecretStr | None = None
+    app_role: str = "loopctl_app"
+    admin_role: str = "loopctl_admin"
+    owner_role: str = "loopctl_owner"
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=16, ge=1)
+    admin_pool_max_size: int = Field(default=2, ge=1)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Keys are stored as HMAC-SHA256(secret_key, key). Changing it invalidates every key.
+    secret_key: SecretStr | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=4000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    public_url: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    allow_signup: bool = True
+    signups_per_ip_per_hour: int = Field(default=5, ge=0)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_ip_per_minute: int = Field(default=1200, ge=1)
+    auth_failures_per_ip_per_minute: int = Field(default=20, ge=1)
+    rate_limit_sync_seconds: float = Field(default=1.0, gt=0)
+    last_used_flush_seconds: float = Field(default=10.0, gt=0)
+
+    max_api_keys: int = Field(default=100, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None

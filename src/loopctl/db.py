@@ -1,0 +1,124 @@
+"""Connections: the app-role pool, tenant transactions and the per-request connection.
+
+Every unit of work (request, job, MCP call, CLI command) runs in one transaction that first
+sets ``app.tenant_id``. Row-level security reads it; an empty value means "no tenant" and
+matches no row. Services never commit: the dependency below commits before the response.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import orjson
+from fastapi import Depends, Request
+from psycopg import AsyncConnection
+from psycopg.conninfo import make_conninfo
+from psycopg.types.json import set_json_dumps
+from psycopg_pool import AsyncConnectionPool
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _json_dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_UTC_Z)
+
+
+set_json_dumps(_json_dumps)
+
+Connection = AsyncConnection[Any]
+
+
+class ConnectionSource(Protocol):
+    """Hands out connections: a pool in production, one shared connection in tests."""
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]: ...
+
+
+class SingleConnection:
+    """A source that serializes every user onto one connection.
+
+    Tests use it so that each request runs inside the test's outer transaction, where
+    the app's own transaction blocks become savepoints and everything rolls back.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        async with self._lock:
+            yield self._conn
+
+
+def conninfo(url: str, *, application_name: str, statement_timeout_ms: int = 0) -> str:
+    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    extra: dict[str, Any] = {"application_name": application_name}
+    if options:
+        extra["options"] = options
+    return make_conninfo(url, **extra)
+
+
+def create_pool(
+    url: str,
+    *,
+    name: str,
+    min_size: int,
+    max_size: int,
+    statement_timeout_ms: int = 0,
+) -> AsyncConnectionPool[Connection]:
+    return AsyncConnectionPool(
+        conninfo(url, application_name=name, statement_timeout_ms=statement_timeout_ms),
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        timeout=10.0,
+    )
+
+
+async def set_tenant(conn: Connection, tenant_id: UUID | None) -> None:
+    # Always set it, even to '': a released savepoint or a reused connection must not
+    # carry an earlier tenant into this unit of work.
+    await conn.execute(
+        "select set_config('app.tenant_id', %s, true)", [str(tenant_id) if tenant_id else ""]
+    )
+
+
+@asynccontextmanager
+async def tenant_transaction(
+    source: ConnectionSource, tenant_id: UUID | None
+) -> AsyncIterator[Connection]:
+    """One transaction with the tenant set; commits on success, rolls back on error."""
+    async with source.connection() as conn, conn.transaction():
+        await set_tenant(conn, tenant_id)
+        yield conn
+
+
+def _source(request: Request) -> ConnectionSource:
+    source: ConnectionSource = request.app.state.runtime.connections
+    return source
+
+
+async def request_connection(request: Request) -> AsyncIterator[Connection]:
+    """The request's connection and transaction; authentication sets the tenant on it."""
+    async with _source(request).connection() as conn, conn.transaction():
+        yield conn
+
+
+async def public_connection(request: Request) -> AsyncIterator[Connection]:
+    """A transaction for unauthenticated routes: no tenant until the service sets one."""
+    async with tenant_transaction(_source(request), None) as conn:
+        yield conn
+
+
+# scope="function": the transaction ends (commits) before the response is sent, so a
+# failed commit becomes an error response instead of a false success.
+RequestConn = Annotated[Connection, Depends(request_connection, scope="function")]
+PublicConn = Annotated[Connection, Depends(public_connection, scope="function")]

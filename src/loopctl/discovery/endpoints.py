@@ -1,0 +1,136 @@
+"""Public discovery: health, readiness, the API root, the well-known document, metrics."""
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from loopctl import schema
+from loopctl.config import VERSION
+from loopctl.db import tenant_transaction
+from loopctl.errors import ServiceUnavailable
+from loopctl.kit.openapi import errors
+from loopctl.kit.responses import JSONResponse, dumps
+from loopctl.runtime import RuntimeDep
+
+router = APIRouter(tags=["discovery"])
+api_root = APIRouter(tags=["discovery"])
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+
+
+class NotReady(ServiceUnavailable):
+    code = "not_ready"
+    default_message = "Not ready"
+
+
+def _base_url(request: Request, rt: RuntimeDep) -> str:
+    if rt.settings.public_url:
+        return rt.settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def _links(base: str) -> dict[str, str]:
+    return {
+        "api": f"{base}/api/v1",
+        "openapi": f"{base}{OPENAPI_PATH}",
+        "swagger_ui": f"{base}/swaggerui",
+        "health": f"{base}/health",
+        "ready": f"{base}/ready",
+        "metrics": f"{base}/metrics",
+        "well_known": f"{base}/.well-known/loopctl",
+    }
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: the process is up (no database check; see /ready)."""
+    return {"status": "ok", "version": VERSION}
+
+
+@router.get("/ready", responses=errors(NotReady))
+async def ready(rt: RuntimeDep) -> dict[str, Any]:
+    """Readiness: the database answers and its schema is the one this server needs."""
+    try:
+        async with tenant_transaction(rt.connections, None) as conn:
+            revision = await schema.read_revision(conn)
+    except Exception as exc:
+        raise NotReady(
+            "The database is not reachable",
+            details={
+                "checks": {"database": "error", "schema": "unknown"},
+                "error": type(exc).__name__,
+            },
+        ) from exc
+    status = schema.status_of(revision)
+    problem = status.problem()
+    if problem is not None:
+        raise NotReady(
+            problem, details={"checks": {"database": "ok", "schema": status.state.value}}
+        )
+    return {"status": "ready", "version": VERSION, "checks": {"database": "ok", "schema": "ok"}}
+
+
+@router.get("/swagger", include_in_schema=False)
+async def swagger_alias() -> RedirectResponse:
+    return RedirectResponse("/swaggerui", status_code=302)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.scrape_registry()
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/.well-known/loopctl")
+async def well_known(request: Request, rt: RuntimeDep) -> Response:
+    """What this server is and how to talk to it (RFC 8615 discovery document)."""
+    base = _base_url(request, rt)
+    document = {
+        "name": "loopctl",
+        "version": VERSION,
+        "api_base": f"{base}/api/v1",
+        "auth": {
+            "scheme": "bearer",
+            "header": "Authorization",
+            "format": "Authorization: Bearer lc_<43+ URL-safe base64 characters>",
+            "roles": ["superadmin", "user", "orchestrator", "agent"],
+            "client_env": [
+                "LOOPCTL_SERVER",
+                "LOOPCTL_API_KEY",
+                "LOOPCTL_AGENT_KEY",
+                "LOOPCTL_ORCH_KEY",
+                "LOOPCTL_USER_KEY",
+            ],
+            "signup": {
+                "enabled": rt.settings.allow_signup,
+                "url": f"{base}/api/v1/tenants/register",
+            },
+        },
+        "docs": {"openapi": f"{base}{OPENAPI_PATH}", "swagger_ui": f"{base}/swaggerui"},
+        "links": _links(base),
+    }
+    body = dumps(document)
+    etag = 'W/"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@api_root.get("/")
+async def api_index(request: Request, rt: RuntimeDep) -> JSONResponse:
+    """What this server is, and where to go next (no key needed)."""
+    base = _base_url(request, rt)
+    return JSONResponse(
+        {
+            "data": {
+                "name": "loopctl",
+                "version": VERSION,
+                "description": "Multi-tenant project state store for AI development loops",
+                "links": _links(base),
+            }
+        }
+    )

@@ -1,0 +1,230 @@
+"""One error envelope for every failure: ``{"error": {"status", "code", "message", "details"?}}``.
+
+Services raise ``AppError`` subclasses; the handlers installed by ``install_error_handlers``
+render them, FastAPI's validation errors, Starlette's HTTP errors and unexpected exceptions
+in the same shape.
+"""
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from loopctl.kit.responses import JSONResponse
+
+logger = logging.getLogger("loopctl.errors")
+
+
+class AppError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = dict(details) if details else None
+        self.headers = dict(headers) if headers else None
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"status": self.status, "code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+    default_message = "Bad request"
+
+
+class Unauthenticated(AppError):
+    status = 401
+    code = "unauthorized"
+    default_message = (
+        "Missing or malformed Authorization header; send 'Authorization: Bearer <key>'"
+    )
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="loopctl"'})
+
+
+class InvalidApiKey(Unauthenticated):
+    code = "invalid_api_key"
+    default_message = "Invalid API key: unknown, revoked or expired"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    default_message = "Forbidden"
+
+
+class InsufficientRole(Forbidden):
+    code = "insufficient_role"
+
+    def __init__(self, required: str, actual: str) -> None:
+        super().__init__(
+            f"This endpoint requires the {required} role or higher; this key has the {actual} role",
+            details={"required_role": required, "role": actual},
+        )
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    default_message = "Not found"
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = "Method not allowed"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    default_message = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "Request body too large"
+
+
+class UnprocessableEntity(AppError):
+    status = 422
+    code = "validation_error"
+    default_message = "Validation failed"
+
+    @classmethod
+    def for_field(
+        cls, field: str, message: str, *, type_: str = "invalid"
+    ) -> "UnprocessableEntity":
+        return cls(
+            f"{field}: {message}",
+            details={"errors": [{"field": field, "message": message, "type": type_}]},
+        )
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    default_message = "Rate limit exceeded"
+
+    def __init__(self, retry_after: int, limit: int, scope: str, per: str = "minute") -> None:
+        super().__init__(
+            f"Rate limit exceeded: {limit} per {per} for this {scope}; retry after {retry_after} s",
+            details={
+                "retry_after_seconds": retry_after,
+                "limit": limit,
+                "per": per,
+                "scope": scope,
+            },
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    default_message = "Service unavailable"
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        out.append(
+            {
+                "field": _field_path(loc),
+                "message": str(err.get("msg", "invalid")),
+                "type": str(err.get("type", "invalid")),
+            }
+        )
+    return out
+
+
+def _render(error: AppError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return _render(exc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    # A malformed id in the path names a resource that cannot exist: 404, not 422.
+    if any(err.get("loc", ("",))[0] == "path" for err in errors):
+        return _render(NotFound())
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return _render(
+            UnprocessableEntity(
+                "Request body is not valid JSON",
+                details={"errors": validation_details(errors)},
+            )
+        )
+    details = validation_details(errors)
+    fields = ", ".join(dict.fromkeys(d["field"] for d in details))
+    return _render(UnprocessableEntity(f"Validation failed: {fields}", details={"errors": details}))
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _render(NotFound())
+    if exc.status_code == 405:
+        return _render(MethodNotAllowed())
+    if exc.status_code == 413:
+        return _render(PayloadTooLarge())
+    error = AppError(str(exc.detail))
+    error.status, error.code = exc.status_code, "http_error"
+    return _render(error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    logger.exception("unhandled error", extra={"request_id": request_id})
+    response = _render(
+        AppError(
+            "Internal server error; quote the request id when reporting it",
+            details={"request_id": request_id},
+        )
+    )
+    # Starlette sends this response past the middleware that adds the header elsewhere.
+    if request_id:
+        response.headers["x-request-id"] = request_id
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,142 @@
+"""One pure-ASGI middleware: request id, body-size limit, access log and metrics.
+
+Pure ASGI (not BaseHTTPMiddleware) because it wraps every request on the hot path.
+"""
+
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from loopctl.errors import PayloadTooLarge
+from loopctl.kit.ids import new_id
+from loopctl.kit.responses import dumps
+from loopctl.observability import Metrics
+
+access_log = logging.getLogger("loopctl.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class _TooLarge(HTTPException):
+    # An HTTPException so that FastAPI's body reader passes it through unchanged.
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class RequestMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        log: bool,
+        templates: dict[int, str],
+    ) -> None:
+        self.app = app
+        # id(route) -> its full path template; filled by create_app once routes exist.
+        self.templates = templates
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_id().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            length = _header(scope, b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                await self._too_large(send_with_id)
+            else:
+                await self.app(scope, self._limited(receive), send_with_id)
+        except _TooLarge:
+            await self._too_large(send_with_id)
+        finally:
+            self._record(scope, state, status, time.perf_counter() - started, request_id)
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        return counted
+
+    async def _too_large(self, send: Send) -> None:
+        error = PayloadTooLarge(
+            f"Request body exceeds {self.max_body_bytes} bytes",
+            details={"limit_bytes": self.max_body_bytes},
+        )
+        body = dumps(error.body())
+        await send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _record(
+        self, scope: Scope, state: dict[str, Any], status: int, seconds: float, request_id: str
+    ) -> None:
+        route = scope.get("route")
+        template = self.templates.get(id(route)) if route is not None else None
+        template = template or getattr(route, "path_format", None) or "<unmatched>"
+        method = scope.get("method", "")
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.latency.labels(method, template).observe(seconds)
+        if not self.log:
+            return
+        tenant_id = state.get("tenant_id")
+        client = scope.get("client")
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": method,
+                "path": scope.get("path"),
+                "route": template,
+                "status": status,
+                "latency_ms": round(seconds * 1000, 3),
+                "tenant_id": str(tenant_id) if tenant_id else None,
+                "key_prefix": state.get("key_prefix"),
+                "client": client[0] if client else None,
+            },
+        )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None

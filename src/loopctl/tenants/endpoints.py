@@ -1,0 +1,67 @@
+"""/api/v1/tenants"""
+
+from fastapi import APIRouter, Depends, Request
+
+from loopctl.api_keys.schemas import ApiKey, as_created
+from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal, client_address
+from loopctl.auth.errors import SignupDisabled
+from loopctl.db import PublicConn, RequestConn
+from loopctl.errors import RateLimited
+from loopctl.kit.openapi import errors
+from loopctl.kit.schemas import Item
+from loopctl.runtime import RuntimeDep
+from loopctl.tenants import service
+from loopctl.tenants.errors import SlugTaken
+from loopctl.tenants.schemas import Tenant, TenantRegister, TenantRegistered, TenantUpdate
+
+router = APIRouter(prefix="/tenants", tags=["tenants"])
+
+
+def signup_allowed(request: Request, rt: RuntimeDep) -> None:
+    if not rt.settings.allow_signup:
+        raise SignupDisabled()
+    rt.authenticator.limit_signup(client_address(request))
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=Item[TenantRegistered],
+    responses=errors(SlugTaken, SignupDisabled, RateLimited),
+    dependencies=[Depends(signup_allowed)],
+)
+async def register_tenant(
+    body: TenantRegister, conn: PublicConn, rt: RuntimeDep, request: Request
+) -> Item[TenantRegistered]:
+    """Register a new tenant (no key needed); returns it and its first user key, shown once."""
+    row, key, raw = await service.register(
+        conn,
+        body,
+        rt.hasher,
+        rt.settings,
+        actor_label=f"signup:{client_address(request)}",
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return Item(
+        data=TenantRegistered(
+            tenant=service.view(row, rt.settings),
+            api_key=as_created(ApiKey.model_validate(key), raw),
+        )
+    )
+
+
+@router.get("/me", response_model=Item[Tenant])
+async def get_my_tenant(
+    conn: RequestConn, principal: AgentPrincipal, rt: RuntimeDep
+) -> Item[Tenant]:
+    """The caller's tenant: profile, settings and operator-set limits."""
+    return Item(data=service.view(await service.get_current(conn, principal), rt.settings))
+
+
+@router.patch("/me", response_model=Item[Tenant])
+async def update_my_tenant(
+    body: TenantUpdate, conn: RequestConn, principal: UserPrincipal, rt: RuntimeDep
+) -> Item[Tenant]:
+    """Change the tenant's name, email or settings (not its slug, status or limits)."""
+    row = await service.update_current(conn, principal, body, rt.settings)
+    return Item(data=service.view(row, rt.settings))

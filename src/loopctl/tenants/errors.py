@@ -1,0 +1,6 @@
+from loopctl.errors import Conflict
+
+
+class SlugTaken(Conflict):
+    code = "slug_taken"
+    default_message = "This slug is already taken"

@@ -1,0 +1,88 @@
+"""SQL for tenants. Row-level security shows each tenant only its own row."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from loopctl.db import Connection
+from loopctl.kit.sql import maybe
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRow:
+    id: UUID
+    name: str
+    slug: str
+    email: str | None
+    status: str
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+async def insert(
+    conn: Connection,
+    *,
+    id: UUID,
+    name: str,
+    slug: str,
+    email: str | None,
+    settings: dict[str, Any],
+) -> TenantRow:
+    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
+        await cur.execute(
+            """
+            INSERT INTO tenants (id, name, slug, email, settings) VALUES (%s, %s, %s, %s, %s)
+            RETURNING *
+            """,
+            [id, name, slug, email, Jsonb(settings)],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return row
+
+
+async def get(conn: Connection, tenant_id: UUID, *, for_update: bool = False) -> TenantRow | None:
+    query = sql.SQL("SELECT * FROM tenants WHERE id = %s{}").format(
+        maybe(" FOR UPDATE", for_update)
+    )
+    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
+        await cur.execute(query, [tenant_id])
+        return await cur.fetchone()
+
+
+async def get_settings(conn: Connection, tenant_id: UUID, *, lock: bool = False) -> dict[str, Any]:
+    # FOR NO KEY UPDATE does not block the key-share locks that foreign keys take.
+    query = sql.SQL("SELECT settings FROM tenants WHERE id = %s{}").format(
+        maybe(" FOR NO KEY UPDATE", lock)
+    )
+    cur = await conn.execute(query, [tenant_id])
+    row = await cur.fetchone()
+    return dict(row[0]) if row else {}
+
+
+async def update(
+    conn: Connection,
+    tenant_id: UUID,
+    *,
+    name: str,
+    email: str | None,
+    settings: dict[str, Any],
+) -> TenantRow:
+    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
+        await cur.execute(
+            """
+            UPDATE tenants SET name = %s, email = %s, settings = %s, updated_at = now()
+             WHERE id = %s
+            RETURNING *
+            """,
+            [name, email, Jsonb(settings), tenant_id],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return row

@@ -1,0 +1,106 @@
+"""Tenants: registration with a first user key, and the tenant's own profile and settings."""
+
+from psycopg import errors as pg
+
+from loopctl.api_keys import service as api_keys
+from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.audit import service as audit
+from loopctl.auth.keys import KeyHasher
+from loopctl.auth.principal import Principal, SystemActor
+from loopctl.auth.roles import Role
+from loopctl.config import Settings
+from loopctl.db import Connection, set_tenant
+from loopctl.kit.ids import new_id
+from loopctl.tenants import repository
+from loopctl.tenants import settings as tenant_settings
+from loopctl.tenants.errors import SlugTaken
+from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.schemas import Tenant, TenantLimits, TenantRegister, TenantUpdate
+
+
+def view(row: TenantRow, config: Settings) -> Tenant:
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        slug=row.slug,
+        email=row.email,
+        status=row.status,  # type: ignore[arg-type]  # the CHECK constraint keeps it in range
+        settings=tenant_settings.parse(row.settings),
+        limits=TenantLimits(
+            rate_limit_per_minute=config.rate_limit_per_minute, max_api_keys=config.max_api_keys
+        ),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def register(
+    conn: Connection,
+    body: TenantRegister,
+    hasher: KeyHasher,
+    config: Settings,
+    *,
+    actor_label: str,
+    request_id: str | None = None,
+) -> tuple[TenantRow, ApiKeyRow, str]:
+    """Create a tenant and its first user key, in the caller's transaction.
+
+    Runs as the new tenant: row-level security admits exactly its own rows.
+    """
+    tenant_id = new_id()
+    await set_tenant(conn, tenant_id)
+    actor = SystemActor(tenant_id=tenant_id, label=actor_label, request_id=request_id)
+    try:
+        row = await repository.insert(
+            conn, id=tenant_id, name=body.name, slug=body.slug, email=body.email, settings={}
+        )
+    except pg.UniqueViolation as exc:
+        raise SlugTaken(
+            f"The slug {body.slug!r} is already taken", details={"slug": body.slug}
+        ) from exc
+    await audit.record(
+        conn,
+        actor,
+        entity_type="tenant",
+        entity_id=tenant_id,
+        action="registered",
+        after=view(row, config),
+    )
+    key, raw = await api_keys.issue(
+        conn, actor, hasher, name="first user key", role=Role.user, agent_id=None, expires_at=None
+    )
+    return row, key, raw
+
+
+async def get_current(conn: Connection, principal: Principal) -> TenantRow:
+    row = await repository.get(conn, principal.tenant)
+    assert row is not None  # the key resolved, so its tenant exists and is visible
+    return row
+
+
+async def update_current(
+    conn: Connection, principal: Principal, body: TenantUpdate, config: Settings
+) -> TenantRow:
+    current = await repository.get(conn, principal.tenant, for_update=True)
+    assert current is not None
+    fields = body.model_fields_set
+    settings = tenant_settings.parse(current.settings)
+    if body.settings is not None:
+        settings = body.settings.apply(settings)
+    updated = await repository.update(
+        conn,
+        current.id,
+        name=body.name if body.name is not None else current.name,
+        email=body.email if "email" in fields else current.email,
+        settings=settings.model_dump(),
+    )
+    await audit.record(
+        conn,
+        principal,
+        entity_type="tenant",
+        entity_id=current.id,
+        action="updated",
+        before=view(current, config),
+        after=view(updated, config),
+    )
+    return updated

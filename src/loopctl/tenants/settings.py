@@ -1,0 +1,60 @@
+"""Tenant settings: typed, validated, and limited to what a tenant may decide for itself.
+
+Rate limits and quotas are the operator's (LOOPCTL_* settings) and are not here, so a
+tenant cannot raise them.
+"""
+
+from typing import Self
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from loopctl.db import Connection
+from loopctl.kit.schemas import Input
+from loopctl.tenants import repository
+
+
+class TenantSettings(Input):
+    api_key_rotation_grace_hours: int = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="Default hours a rotated key keeps working (0-168)",
+    )
+    api_key_default_ttl_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Expiry given to new keys created without expires_at; null: never expire",
+    )
+
+
+class TenantSettingsPatch(Input):
+    """Any subset of the settings; fields left out keep their value."""
+
+    api_key_rotation_grace_hours: int | None = Field(default=None, ge=0, le=168)
+    api_key_default_ttl_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _no_null_grace(self) -> Self:
+        if "api_key_rotation_grace_hours" in self.model_fields_set and (
+            self.api_key_rotation_grace_hours is None
+        ):
+            raise ValueError("api_key_rotation_grace_hours cannot be null")
+        return self
+
+    def apply(self, current: TenantSettings) -> TenantSettings:
+        return TenantSettings.model_validate(
+            {**current.model_dump(), **self.model_dump(include=self.model_fields_set)}
+        )
+
+
+def parse(stored: dict[str, object]) -> TenantSettings:
+    # Keys from a later version that this one does not know are ignored, not fatal.
+    known = {k: v for k, v in stored.items() if k in TenantSettings.model_fields}
+    return TenantSettings.model_validate(known)
+
+
+async def load(conn: Connection, tenant_id: UUID, *, lock: bool = False) -> TenantSettings:
+    """The tenant's settings; ``lock`` also serializes the caller with other lockers."""
+    return parse(await repository.get_settings(conn, tenant_id, lock=lock))
