@@ -104,9 +104,11 @@ class EmbeddedPostgres:
 
     def start(self) -> DatabaseUrls:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.data_dir, 0o700)
         credentials = load_credentials(self.data_dir)
         self._server = get_server(self.data_dir / "pgdata", cleanup_mode="stop")
+        # As root, pgserver runs PostgreSQL as the `pgserver` user and opens every parent
+        # directory for it (0755). It needs only to traverse ours: take listing back.
+        os.chmod(self.data_dir, 0o711 if os.geteuid() == 0 else 0o700)
         superuser = str(self._server.get_uri())
         self._require_passwords(superuser)
         passwords = Passwords(

@@ -3,7 +3,9 @@
 import asyncio
 import os
 import shutil
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -20,6 +22,10 @@ def _announce(raw: str, path: Path, settings: Settings) -> None:
     typer.echo(f'loopctl: created tenant "local" and its user key (shown once; saved to {path}):')
     typer.echo(f"  {raw}")
     typer.echo(f'  try: curl -H "Authorization: Bearer {raw}" {url}')
+
+
+def _note_signal(signum: int, frame: FrameType | None) -> None:
+    """Stand-in handler: uvicorn restores it and re-sends the signal once it has drained."""
 
 
 def _metrics_dir(settings: Settings) -> None:
@@ -70,6 +76,9 @@ def serve(
             _announce(*created, settings)
         if settings.workers > 1:
             _metrics_dir(settings)
+        # Without these, the re-sent signal would kill us before PostgreSQL is stopped.
+        signal.signal(signal.SIGTERM, _note_signal)
+        signal.signal(signal.SIGINT, _note_signal)
         uvicorn.run(
             "loopctl.app:create_app",
             factory=True,

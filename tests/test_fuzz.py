@@ -1,0 +1,77 @@
+"""Schemathesis over the OpenAPI document, against a live server: no 5xx, one error envelope."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from tests.fixtures.database import Cluster, Urls
+from tests.fixtures.server import Server, external_env, start
+
+EXAMPLES = 30
+KEY = re.compile(r"^\s+(lc_[A-Za-z0-9_-]{43})$", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def live(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str]]:
+    name = f"fuzz_{cluster.suffix}"
+    cluster.drop(name)
+    urls: Urls = cluster.clone(name)
+    data: Path = tmp_path_factory.mktemp("fuzz")
+    server = start(data / "serve", external_env(urls, cluster))
+    try:
+        yield server, KEY.findall(server.output())[0]
+    finally:
+        server.stop()
+        cluster.drop(name)
+
+
+def _fuzz_operation(operation: Any, mode: GenerationMode, server: Server, key: str) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        response = case.call(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code < 500, f"{operation.label}: {response.text}"
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert error["status"] == response.status_code, response.text
+            assert isinstance(error["code"], str), response.text
+            assert error["code"], response.text
+            assert isinstance(error["message"], str), response.text
+            assert error["message"], response.text
+        else:
+            case.validate_response(response)  # the body matches the documented schema
+
+    try:
+        run()
+    except Unsatisfiable:
+        # An operation with no parameters and no body has no invalid input to send.
+        if mode is not GenerationMode.NEGATIVE:
+            raise
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("serve")
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_api_never_fails_and_always_answers_in_the_envelope(
+    live: tuple[Server, str], mode: GenerationMode
+) -> None:
+    server, key = live
+    schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 15
+    for operation in operations:
+        _fuzz_operation(operation, mode, server, key)
