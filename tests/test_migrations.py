@@ -13,7 +13,10 @@ from loopctl import schema
 from loopctl.agents.repository import AgentRow
 from loopctl.api_keys.repository import ApiKeyRow
 from loopctl.audit.repository import AuditRow
+from loopctl.epics.repository import EpicRow
+from loopctl.projects.repository import ProjectRow
 from loopctl.provision import provision
+from loopctl.stories.repository import StoryRow
 from loopctl.tenants.repository import TenantRow
 from tests.fixtures.database import Cluster, Urls
 
@@ -23,6 +26,9 @@ ROWS: dict[type, tuple[str, set[str], set[str]]] = {
     AgentRow: ("agents", set(), set()),
     ApiKeyRow: ("api_keys", {"agent_name", "status"}, {"key_hash", "agent_type"}),
     AuditRow: ("audit_log", set(), set()),
+    ProjectRow: ("projects", set(), set()),
+    EpicRow: ("epics", set(), set()),
+    StoryRow: ("stories", {"epic_number"}, {"number_sort"}),
 }
 
 

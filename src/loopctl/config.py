@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     last_used_flush_seconds: float = Field(default=10.0, gt=0)
 
     max_api_keys: int = Field(default=100, ge=1)
+    max_projects: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     log_level: str = "INFO"

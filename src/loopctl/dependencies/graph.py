@@ -1,0 +1,173 @@
+"""The dependency rules, on an in-memory project graph.
+
+Edges point from a dependent to what it depends on ("2.1 depends on 1.3"). A story waits for:
+
+- every story it depends on, and
+- every story of every epic that its epic depends on.
+
+Expanding epic edges this way gives a graph over stories. The project is free of deadlocks
+exactly when that expanded graph has no cycle; a cycle through an epic edge is the
+"cross-level deadlock" (an epic edge contradicting story edges, transitively). Epic edges
+among epics without stories cannot deadlock anything, but a cycle of epics is still
+rejected as meaningless.
+
+The expansion is never materialized: each epic P becomes one gate node "all of P" that the
+dependents of P point to and that points to P's stories, so the graph stays linear in size.
+
+The database checks single edges with the same rules in SQL (dependencies/repository.py);
+this module serves whole documents (import) and whole-graph questions (critical path).
+"""
+
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar, cast
+
+S = TypeVar("S", bound=Hashable)
+E = TypeVar("E", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A story, or the gate "every story of this epic"."""
+
+    kind: str  # "story" or "epic"
+    key: Hashable
+
+
+class DependencyGraph(Generic[S, E]):
+    def __init__(
+        self,
+        epic_of: Mapping[S, E],
+        story_edges: Iterable[tuple[S, S]],
+        epic_edges: Iterable[tuple[E, E]],
+        epics: Iterable[E] = (),
+    ) -> None:
+        self.epic_of = dict(epic_of)
+        self.story_edges = list(story_edges)
+        self.epic_edges = list(epic_edges)
+        self.epics: set[E] = set(epics) | set(self.epic_of.values())
+        for a, b in self.epic_edges:
+            self.epics.update((a, b))
+        # Internal adjacency is keyed by plain hashables: story and epic keys never mix
+        # because every lookup goes through the node kind.
+        self._of = cast(dict[Hashable, Hashable], self.epic_of)
+        self.members: dict[Hashable, list[Hashable]] = {e: [] for e in self.epics}
+        for story, epic in self.epic_of.items():
+            self.members[epic].append(story)
+        self.epic_deps: dict[Hashable, list[Hashable]] = {e: [] for e in self.epics}
+        for a, b in self.epic_edges:
+            self.epic_deps[a].append(b)
+        self.story_deps: dict[Hashable, list[Hashable]] = {s: [] for s in self.epic_of}
+        for s, t in self.story_edges:
+            self.story_deps[s].append(t)
+
+    def _successors(self, node: Node) -> list[Node]:
+        if node.kind == "story":
+            out = [Node("story", t) for t in self.story_deps.get(node.key, ())]
+            out += [Node("epic", p) for p in self.epic_deps.get(self._of[node.key], ())]
+            return out
+        return [Node("story", s) for s in self.members.get(node.key, ())]
+
+    def epic_cycle(self) -> list[Hashable] | None:
+        """A cycle among epic edges alone, as [a, b, ..., a], or None."""
+        return _find_cycle(list[Hashable](self.epics), lambda e: self.epic_deps.get(e, []))
+
+    def story_cycle(self) -> list[Node] | None:
+        """A cycle in the expanded story graph (gates included), as [n, ..., n], or None."""
+        starts = [Node("story", s) for s in self.epic_of]
+        return _find_cycle(starts, self._successors)
+
+    def cycle(self) -> list[Node] | None:
+        """The first rule broken: an epic cycle, else a story-level (possibly cross) cycle."""
+        epics = self.epic_cycle()
+        if epics is not None:
+            return [Node("epic", e) for e in epics]
+        return self.story_cycle()
+
+    def longest_chain(
+        self, weight: Callable[[S], float], include: Callable[[S], bool]
+    ) -> tuple[list[S], float]:
+        """The heaviest chain of included stories, in the order they must be done.
+
+        Only included stories (e.g. unverified ones) take part; the graph must be acyclic.
+        """
+        nodes = [Node("story", s) for s in self.epic_of if include(s)]
+        nodes += [Node("epic", e) for e in self.epics]
+
+        def successors(node: Node) -> list[Node]:
+            return [
+                n
+                for n in self._successors(node)
+                if n.kind == "epic" or include(n.key)  # type: ignore[arg-type]
+            ]
+
+        best: dict[Node, tuple[float, Node | None]] = {}
+        for node in _postorder(nodes, successors):
+            own = weight(node.key) if node.kind == "story" else 0.0  # type: ignore[arg-type]
+            top_value, top_node = 0.0, None
+            for nxt in successors(node):
+                if top_node is None or best[nxt][0] > top_value:
+                    top_value, top_node = best[nxt][0], nxt
+            best[node] = (own + top_value, top_node)
+        if not best:
+            return [], 0.0
+        start = max((n for n in best if n.kind == "story"), key=lambda n: best[n][0], default=None)
+        if start is None:
+            return [], 0.0
+        chain: list[S] = []
+        cursor: Node | None = start
+        while cursor is not None:
+            if cursor.kind == "story":
+                chain.append(cursor.key)  # type: ignore[arg-type]
+            cursor = best[cursor][1]
+        chain.reverse()
+        return chain, best[start][0]
+
+
+N = TypeVar("N", bound=Hashable)
+
+
+def _find_cycle(starts: list[N], successors: Callable[[N], list[N]]) -> list[N] | None:
+    """Iterative depth-first search; returns one cycle [n, ..., n] or None."""
+    state: dict[N, int] = {}  # 1: on the current path, 2: finished
+    for root in starts:
+        if root in state:
+            continue
+        path: list[N] = [root]
+        iters = [iter(successors(root))]
+        state[root] = 1
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iters.pop()
+                continue
+            seen = state.get(nxt)
+            if seen == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if seen is None:
+                state[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(successors(nxt)))
+    return None
+
+
+def _postorder(starts: list[N], successors: Callable[[N], list[N]]) -> list[N]:
+    """Every node after all of its successors (the graph must be acyclic)."""
+    order: list[N] = []
+    done: set[N] = set()
+    for root in starts:
+        if root in done:
+            continue
+        stack: list[tuple[N, Iterator[N]]] = [(root, iter(successors(root)))]
+        done.add(root)
+        while stack:
+            node, children = stack[-1]
+            nxt = next(children, None)
+            if nxt is None:
+                order.append(node)
+                stack.pop()
+            elif nxt not in done:
+                done.add(nxt)
+                stack.append((nxt, iter(successors(nxt))))
+    return order

@@ -1,0 +1,14 @@
+from loopctl.errors import Conflict, NotFound
+
+
+class EpicNotFound(NotFound):
+    code = "epic_not_found"
+    default_message = "Epic not found"
+
+
+class EpicNumberTaken(Conflict):
+    code = "epic_number_taken"
+    default_message = (
+        "An epic with this number already exists in this project; pick another number, or "
+        "import with merge=true to update the existing one"
+    )

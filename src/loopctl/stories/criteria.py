@@ -1,0 +1,54 @@
+"""Acceptance criteria: a list of {id, criterion}; ids are stable once given."""
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, StringConstraints
+
+from loopctl.kit.schemas import Input, Output
+
+MAX_CRITERIA = 100
+CriterionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,50}$")]
+CriterionText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
+]
+_GENERATED = re.compile(r"^AC-(\d+)$")
+
+
+class CriterionIn(Input):
+    id: CriterionId | None = Field(default=None, description="Kept if given; else AC-<n>")
+    criterion: CriterionText = Field(
+        validation_alias=AliasChoices("criterion", "description"),
+        description="What must hold (the reference's `description` is accepted as an alias)",
+    )
+
+
+class Criterion(Output):
+    id: str
+    criterion: str
+
+
+def normalize(
+    items: Sequence[CriterionIn], previous: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, str]]:
+    """Give every criterion an id: its own, or the next AC-<n> not used before.
+
+    Raises ValueError on duplicate ids (the caller reports the field).
+    """
+    used = [str(c.get("id")) for c in previous] + [i.id for i in items if i.id is not None]
+    numbers = [int(m.group(1)) for m in map(_GENERATED.match, used) if m]
+    next_number = max(numbers, default=0) + 1
+    seen: set[str] = set()
+    out: list[dict[str, str]] = []
+    for item in items:
+        ident = item.id
+        if ident is None:
+            ident = f"AC-{next_number}"
+            next_number += 1
+        if ident in seen:
+            raise ValueError(f"duplicate acceptance criterion id {ident!r}")
+        seen.add(ident)
+        out.append({"id": ident, "criterion": item.criterion})
+    return out
