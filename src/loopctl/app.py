@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from loopctl.observability import Metrics, configure_logging
 from loopctl.runtime import Runtime
 
 logger = logging.getLogger("loopctl.app")
+IMPORT_PATH = re.compile(r"^/api/v1/projects/[^/]+/import$")
 
 DESCRIPTION = """\
 loopctl is the shared, trustworthy record of a software project for AI coding agents and
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         max_body_bytes=settings.max_body_bytes,
         log=settings.access_log,
         templates=templates,
+        larger_bodies=[(IMPORT_PATH, settings.max_import_bytes)],
     )
     cached: list[dict[str, Any]] = []
 

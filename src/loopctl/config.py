@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     max_api_keys: int = Field(default=100, ge=1)
     max_projects: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_import_bytes: int = Field(default=10_485_760, ge=1024)
 
     log_level: str = "INFO"
     access_log: bool = True

@@ -6,6 +6,7 @@ Pure ASGI (not BaseHTTPMiddleware) because it wraps every request on the hot pat
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -35,8 +36,11 @@ class RequestMiddleware:
         max_body_bytes: int,
         log: bool,
         templates: dict[int, str],
+        larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
+        # Routes that take bigger documents (imports), matched on the raw path.
+        self.larger_bodies = list(larger_bodies)
         # id(route) -> its full path template; filled by create_app once routes exist.
         self.templates = templates
         self.metrics = metrics
@@ -62,20 +66,26 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
+        limit = self._limit_for(scope.get("path", ""))
         try:
             length = _header(scope, b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                await self._too_large(send_with_id)
+            if length is not None and length.isdigit() and int(length) > limit:
+                await self._too_large(send_with_id, limit)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, self._limited(receive, limit), send_with_id)
         except _TooLarge:
-            await self._too_large(send_with_id)
+            await self._too_large(send_with_id, limit)
         finally:
             self._record(scope, state, status, time.perf_counter() - started, request_id)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger_bodies:
+            if pattern.match(path):
+                return limit
+        return self.max_body_bytes
+
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
-        limit = self.max_body_bytes
 
         async def counted() -> Message:
             nonlocal seen
@@ -88,10 +98,9 @@ class RequestMiddleware:
 
         return counted
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         error = PayloadTooLarge(
-            f"Request body exceeds {self.max_body_bytes} bytes",
-            details={"limit_bytes": self.max_body_bytes},
+            f"Request body exceeds {limit} bytes", details={"limit_bytes": limit}
         )
         body = dumps(error.body())
         await send(
