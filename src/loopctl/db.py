@@ -58,11 +58,11 @@ class SingleConnection:
 
 
 def conninfo(url: str, *, application_name: str, statement_timeout_ms: int = 0) -> str:
-    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
-    extra: dict[str, Any] = {"application_name": application_name}
-    if options:
-        extra["options"] = options
-    return make_conninfo(url, **extra)
+    # UTC sessions: timestamps read back are UTC whatever the server's TimeZone is.
+    options = "-c TimeZone=UTC"
+    if statement_timeout_ms:
+        options += f" -c statement_timeout={statement_timeout_ms}"
+    return make_conninfo(url, application_name=application_name, options=options)
 
 
 def create_pool(

@@ -1,6 +1,6 @@
 """Base classes for request and response bodies."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def _utc(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # Every timestamp leaves the server as ISO 8601 in UTC with a Z suffix.
