@@ -111,8 +111,11 @@ async def count_live(conn: Connection) -> int:
 
 
 async def lock_live_user_keys(conn: Connection) -> list[UUID]:
+    # A rotated key stops when its grace period ends, so it is no spare: counting it let a
+    # tenant revoke its only current user key and lock itself out once the grace ran out.
     query = sql.SQL(
-        "SELECT k.id FROM api_keys k WHERE k.role = 'user' AND {} ORDER BY k.id FOR UPDATE"
+        "SELECT k.id FROM api_keys k WHERE k.role = 'user' AND k.rotated_at IS NULL AND {}"
+        " ORDER BY k.id FOR UPDATE"
     ).format(_LIVE)
     cur = await conn.execute(query)
     return [row[0] for row in await cur.fetchall()]

@@ -12,3 +12,11 @@ class EpicNumberTaken(Conflict):
         "An epic with this number already exists in this project; pick another number, or "
         "import with merge=true to update the existing one"
     )
+
+
+class EpicNotEmpty(Conflict):
+    code = "epic_not_empty"
+    default_message = (
+        "This epic still has stories; delete them first, or delete with ?force=true to delete "
+        "the epic with its stories and their dependencies"
+    )

@@ -79,3 +79,129 @@ async def get_by_number(conn: Connection, project_id: UUID, number: int) -> Epic
             "SELECT * FROM epics WHERE project_id = %s AND number = %s", [project_id, number]
         )
         return await cur.fetchone()
+
+
+@dataclass(frozen=True, slots=True)
+class EpicCountsRow(EpicRow):
+    story_count: int
+    verified_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpicStoryRow:
+    id: UUID
+    number: str
+    title: str
+    agent_status: str
+    verified_status: str
+
+
+async def list_page(
+    conn: Connection, *, project_id: UUID, phase: str | None, limit: int, offset: int
+) -> tuple[list[EpicCountsRow], int]:
+    """A project's epics by position then number, each with its story counts."""
+    where = sql.SQL("WHERE e.project_id = %(project_id)s{}").format(
+        maybe(" AND e.phase = %(phase)s", phase is not None)
+    )
+    params = {"project_id": project_id, "phase": phase, "limit": limit, "offset": offset}
+    query = sql.SQL("""
+        SELECT e.*, c.story_count, c.verified_count
+          FROM epics e
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS story_count,
+                       count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
+                  FROM stories s
+                 WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c
+        {}
+         ORDER BY e.position, e.number, e.id
+         LIMIT %(limit)s OFFSET %(offset)s
+    """).format(where)
+    async with conn.cursor(row_factory=class_row(EpicCountsRow)) as cur:
+        await cur.execute(query, params)
+        rows = await cur.fetchall()
+    count = await conn.execute(sql.SQL("SELECT count(*) FROM epics e {}").format(where), params)
+    total = await count.fetchone()
+    return rows, int(total[0]) if total else 0
+
+
+async def stories_of(conn: Connection, epic_id: UUID) -> list[EpicStoryRow]:
+    async with conn.cursor(row_factory=class_row(EpicStoryRow)) as cur:
+        await cur.execute(
+            """
+            SELECT id, number, title, agent_status, verified_status FROM stories
+             WHERE epic_id = %s
+             ORDER BY number_sort, id
+            """,
+            [epic_id],
+        )
+        return await cur.fetchall()
+
+
+async def count_stories(conn: Connection, epic_id: UUID) -> int:
+    cur = await conn.execute("SELECT count(*) FROM stories WHERE epic_id = %s", [epic_id])
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def completion(conn: Connection, project_id: UUID) -> tuple[int, int]:
+    """How many epics the project has, and how many have stories that are all verified."""
+    cur = await conn.execute(
+        """
+        SELECT count(*),
+               count(*) FILTER (WHERE c.stories > 0 AND c.stories = c.verified)
+          FROM epics e
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS stories,
+                       count(*) FILTER (WHERE s.verified_status = 'verified') AS verified
+                  FROM stories s
+                 WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c
+         WHERE e.project_id = %s
+        """,
+        [project_id],
+    )
+    row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def update(
+    conn: Connection,
+    epic_id: UUID,
+    *,
+    title: str,
+    description: str | None,
+    phase: str | None,
+    position: int,
+    metadata: dict[str, Any],
+) -> EpicRow:
+    async with conn.cursor(row_factory=class_row(EpicRow)) as cur:
+        await cur.execute(
+            """
+            UPDATE epics
+               SET title = %s, description = %s, phase = %s, position = %s, metadata = %s,
+                   updated_at = now()
+             WHERE id = %s
+            RETURNING *
+            """,
+            [title, description, phase, position, Jsonb(metadata), epic_id],
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return row
+
+
+async def dependency_ids(conn: Connection, epic_id: UUID) -> list[UUID]:
+    """Epic dependency edges to or from the epic, oldest first."""
+    cur = await conn.execute(
+        """
+        SELECT id FROM epic_dependencies
+         WHERE epic_id = %(id)s OR depends_on_epic_id = %(id)s
+         ORDER BY created_at, id
+        """,
+        {"id": epic_id},
+    )
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def delete(conn: Connection, epic_id: UUID) -> None:
+    """Delete an epic; its stories and all dependency edges go with it (ON DELETE CASCADE)."""
+    await conn.execute("DELETE FROM epics WHERE id = %s", [epic_id])

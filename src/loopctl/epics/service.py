@@ -9,14 +9,37 @@ from loopctl.auth.principal import Principal
 from loopctl.db import Connection
 from loopctl.epics import repository
 from loopctl.epics.errors import EpicNotFound, EpicNumberTaken
-from loopctl.epics.repository import EpicRow
-from loopctl.epics.schemas import Epic, EpicCreate
+from loopctl.epics.repository import EpicCountsRow, EpicRow
+from loopctl.epics.schemas import (
+    Epic,
+    EpicCreate,
+    EpicDeleted,
+    EpicDetail,
+    EpicStory,
+    EpicSummary,
+    EpicUpdate,
+)
 from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
 from loopctl.projects import service as projects
+from loopctl.stories.rollup import percentage
+
+EDITABLE = ("title", "description", "phase", "position", "metadata")
 
 
 def view(row: EpicRow) -> Epic:
     return Epic.model_validate(row)
+
+
+def summary(row: EpicCountsRow) -> EpicSummary:
+    return EpicSummary.model_validate(
+        {
+            **view(row).model_dump(),
+            "story_count": row.story_count,
+            "verified_count": row.verified_count,
+            "completion_percentage": percentage(row.verified_count, row.story_count),
+        }
+    )
 
 
 async def create(
@@ -59,3 +82,87 @@ async def get(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:
 
 async def by_number(conn: Connection, project_id: UUID, number: int) -> EpicRow | None:
     return await repository.get_by_number(conn, project_id, number)
+
+
+async def lock(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:
+    row = await repository.get(conn, epic_id, for_update=True)
+    if row is None:
+        raise EpicNotFound()
+    return row
+
+
+async def detail(conn: Connection, principal: Principal, epic_id: UUID) -> EpicDetail:
+    row = await get(conn, principal, epic_id)
+    stories = await repository.stories_of(conn, epic_id)
+    return EpicDetail(
+        **view(row).model_dump(), stories=[EpicStory.model_validate(s) for s in stories]
+    )
+
+
+async def list_epics(
+    conn: Connection,
+    principal: Principal,
+    project_id: UUID,
+    *,
+    phase: str | None,
+    page: Pagination,
+) -> tuple[list[EpicSummary], int]:
+    await projects.get(conn, principal, project_id)
+    rows, total = await repository.list_page(
+        conn, project_id=project_id, phase=phase, limit=page.limit, offset=page.offset
+    )
+    return [summary(r) for r in rows], total
+
+
+async def update(
+    conn: Connection, principal: Principal, epic_id: UUID, body: EpicUpdate
+) -> EpicRow:
+    current = await lock(conn, principal, epic_id)
+    await projects.writable(conn, current.project_id)
+    fields = body.model_fields_set
+    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
+    if all(values[name] == getattr(current, name) for name in EDITABLE):
+        return current
+    row = await repository.update(conn, epic_id, **values)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="epic",
+        entity_id=row.id,
+        action="updated",
+        before=view(current),
+        after=view(row),
+        project_id=row.project_id,
+    )
+    return row
+
+
+async def story_count(conn: Connection, epic_id: UUID) -> int:
+    return await repository.count_stories(conn, epic_id)
+
+
+async def completion(conn: Connection, project_id: UUID) -> tuple[int, int]:
+    """(epics in the project, epics with at least one story and all of them verified)."""
+    return await repository.completion(conn, project_id)
+
+
+async def remove(
+    conn: Connection, principal: Principal, epic: EpicRow, *, deleted_story_ids: list[UUID]
+) -> EpicDeleted:
+    """Delete a locked epic whose stories are already gone, recording its epic edges."""
+    removed = EpicDeleted(
+        **view(epic).model_dump(),
+        deleted_story_ids=deleted_story_ids,
+        removed_dependency_ids=await repository.dependency_ids(conn, epic.id),
+    )
+    await repository.delete(conn, epic.id)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="epic",
+        entity_id=epic.id,
+        action="deleted",
+        before=removed,
+        project_id=epic.project_id,
+    )
+    return removed

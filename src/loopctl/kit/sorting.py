@@ -11,9 +11,13 @@ def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.
     """Build ``ORDER BY`` from a comma list of fields, ``-`` meaning descending.
 
     ``columns`` maps each public field name to its column; anything else is a 422.
-    The id is always the last key so equal values page deterministically.
+    The id is always the last key so equal values page deterministically. Ids are
+    UUIDv7 (time-ordered), so it follows the last key's direction: rows created in
+    the same transaction share ``created_at`` yet still list newest-first under
+    ``-created_at``.
     """
     parts: list[sql.Composable] = []
+    direction = sql.SQL("ASC")
     for raw in (sort or default).split(","):
         name = raw.strip()
         descending = name.startswith("-")
@@ -25,5 +29,5 @@ def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.
             )
         direction = sql.SQL("DESC") if descending else sql.SQL("ASC")
         parts.append(sql.SQL("{} {}").format(sql.Identifier(columns[name]), direction))
-    parts.append(sql.SQL("id ASC"))
+    parts.append(sql.SQL("id {}").format(direction))
     return sql.SQL("ORDER BY ") + sql.SQL(", ").join(parts)

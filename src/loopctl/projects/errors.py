@@ -1,4 +1,4 @@
-from loopctl.errors import Conflict, NotFound
+from loopctl.errors import Conflict, Forbidden, NotFound
 
 
 class ProjectNotFound(NotFound):
@@ -22,3 +22,15 @@ class ProjectArchived(Conflict):
 class ProjectLimitReached(Conflict):
     code = "project_limit_reached"
     default_message = "This tenant has reached its limit of active projects; archive one first"
+
+
+class ProjectStatusNeedsUser(Forbidden):
+    # The same code as a route's role check: the caller's role is too low for this change.
+    code = "insufficient_role"
+
+    def __init__(self, role: str) -> None:
+        super().__init__(
+            "Archiving or reactivating a project (changing its status) requires the user "
+            f"role; this key has the {role} role. Leave status out to change other fields",
+            details={"required_role": "user", "role": role, "field": "body.status"},
+        )

@@ -3,9 +3,11 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
+from loopctl.epics.schemas import not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Name, Output, Slug, Timestamp
+from loopctl.stories.rollup import Progress
 
 _SCHEMES = ("http://", "https://", "ssh://", "git://")
 
@@ -40,6 +42,19 @@ class Project(Output):
     updated_at: Timestamp
 
 
+class ProjectDetail(Project):
+    epic_count: int
+    story_count: int
+
+
+class ProjectProgress(Progress):
+    project_id: UUID
+    epics_total: int
+    epics_completed: int = Field(
+        description="Epics with at least one story whose stories are all verified"
+    )
+
+
 class ProjectCreate(Input):
     name: Name
     slug: Slug = Field(description="Unique within the tenant; lowercase letters, digits, '-'")
@@ -47,3 +62,22 @@ class ProjectCreate(Input):
     repo_url: RepoUrl | None = None
     tech_stack: TechStack | None = None
     metadata: Metadata = Field(default_factory=dict)
+
+
+class ProjectUpdate(Input):
+    """Only the fields given change; the slug is not writable.
+
+    An archived project accepts only ``{"status": "active"}`` (reactivation). Changing the
+    status needs a user key.
+    """
+
+    name: Name | None = omittable()
+    description: Description | None = Field(default=None, description="null clears it")
+    repo_url: RepoUrl | None = Field(default=None, description="null clears it")
+    tech_stack: TechStack | None = Field(default=None, description="null clears it")
+    metadata: Metadata | None = omittable(description="Replaces the whole object")
+    status: ProjectStatus | None = omittable(
+        description="User keys only: archived archives the project, active reactivates it"
+    )
+
+    _present = field_validator("name", "metadata", "status")(not_null)

@@ -6,28 +6,42 @@ from psycopg import errors as pg
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
+from loopctl.auth.roles import Role
 from loopctl.db import Connection
 from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.sorting import order_by
 from loopctl.projects import repository
 from loopctl.projects.errors import (
     ProjectArchived,
     ProjectLimitReached,
     ProjectNotFound,
     ProjectSlugTaken,
+    ProjectStatusNeedsUser,
 )
 from loopctl.projects.repository import ProjectRow
-from loopctl.projects.schemas import Project, ProjectCreate
+from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, ProjectUpdate
+
+SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+EDITABLE = ("name", "description", "repo_url", "tech_stack", "metadata")
 
 
 def view(row: ProjectRow) -> Project:
     return Project.model_validate(row)
 
 
+async def _check_limit(conn: Connection, max_active: int) -> None:
+    if await repository.count_active(conn) >= max_active:
+        raise ProjectLimitReached(
+            f"This tenant already has {max_active} active projects, the limit; archive one first",
+            details={"limit": max_active},
+        )
+
+
 async def create(
     conn: Connection, principal: Principal, body: ProjectCreate, *, max_active: int
 ) -> ProjectRow:
-    if await repository.count_active(conn) >= max_active:
-        raise ProjectLimitReached(details={"limit": max_active})
+    await _check_limit(conn, max_active)
     try:
         row = await repository.insert(
             conn,
@@ -70,4 +84,102 @@ async def writable(conn: Connection, project_id: UUID, *, lock: bool = False) ->
         raise ProjectNotFound()
     if row.status == "archived":
         raise ProjectArchived()
+    return row
+
+
+async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:
+    row = await repository.get_detail(conn, project_id)
+    if row is None:
+        raise ProjectNotFound()
+    return ProjectDetail.model_validate(row)
+
+
+async def list_projects(
+    conn: Connection,
+    principal: Principal,
+    *,
+    status: str | None,
+    include_archived: bool,
+    sort: str | None,
+    page: Pagination,
+) -> tuple[list[ProjectRow], int]:
+    """Active projects; archived ones too with ``include_archived``, or only them by status."""
+    if status is None and not include_archived:
+        status = "active"
+    return await repository.list_page(
+        conn,
+        status=status,
+        order_by=order_by(sort, SORTABLE, "name"),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def update(
+    conn: Connection,
+    principal: Principal,
+    project_id: UUID,
+    body: ProjectUpdate,
+    *,
+    max_active: int,
+) -> ProjectRow:
+    """Change the fields given. Archived projects accept only reactivation by a user."""
+    fields = body.model_fields_set
+    if "status" in fields and not principal.role.at_least(Role.user):
+        raise ProjectStatusNeedsUser(principal.role.value)
+    current = await repository.get(conn, project_id, lock=True)
+    if current is None:
+        raise ProjectNotFound()
+    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
+    status = body.status if body.status is not None else current.status
+    if current.status == "archived" and fields - {"status"}:
+        raise ProjectArchived()
+    if status == current.status and all(values[n] == getattr(current, n) for n in EDITABLE):
+        return current
+    if status == "active" and current.status == "archived":
+        await _check_limit(conn, max_active)
+    row = await repository.update(conn, project_id, status=status, **values)
+    action = "updated"
+    if status != current.status:
+        action = "archived" if status == "archived" else "reactivated"
+    await audit.record(
+        conn,
+        principal,
+        entity_type="project",
+        entity_id=row.id,
+        action=action,
+        before=view(current),
+        after=view(row),
+        project_id=row.id,
+    )
+    return row
+
+
+async def archive(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:
+    """Archive (the only kind of project deletion); archiving twice changes nothing."""
+    current = await repository.get(conn, project_id, lock=True)
+    if current is None:
+        raise ProjectNotFound()
+    if current.status == "archived":
+        return current
+    row = await repository.update(
+        conn,
+        project_id,
+        name=current.name,
+        description=current.description,
+        repo_url=current.repo_url,
+        tech_stack=current.tech_stack,
+        metadata=current.metadata,
+        status="archived",
+    )
+    await audit.record(
+        conn,
+        principal,
+        entity_type="project",
+        entity_id=row.id,
+        action="archived",
+        before=view(current),
+        after=view(row),
+        project_id=row.id,
+    )
     return row

@@ -33,18 +33,29 @@ class Criterion(Output):
 def normalize(
     items: Sequence[CriterionIn], previous: Sequence[dict[str, Any]] = ()
 ) -> list[dict[str, str]]:
-    """Give every criterion an id: its own, or the next AC-<n> not used before.
+    """Give every criterion an id: its own, the id an identical earlier criterion had, or
+    the next AC-<n> not used before.
 
-    Raises ValueError on duplicate ids (the caller reports the field).
+    Reusing the earlier id for unchanged text keeps ids stable when a client resends the
+    list without ids, so an unchanged list is a no-op. Raises ValueError on duplicate ids
+    (the caller reports the field).
     """
-    used = [str(c.get("id")) for c in previous] + [i.id for i in items if i.id is not None]
+    explicit = {i.id for i in items if i.id is not None}
+    used = [str(c.get("id")) for c in previous] + list(explicit)
     numbers = [int(m.group(1)) for m in map(_GENERATED.match, used) if m]
     next_number = max(numbers, default=0) + 1
+    earlier: dict[str, list[str]] = {}
+    for c in previous:
+        old = str(c.get("id"))
+        if old not in explicit:
+            earlier.setdefault(str(c.get("criterion")), []).append(old)
     seen: set[str] = set()
     out: list[dict[str, str]] = []
     for item in items:
         ident = item.id
-        if ident is None:
+        if ident is None and earlier.get(item.criterion):
+            ident = earlier[item.criterion].pop(0)
+        elif ident is None:
             ident = f"AC-{next_number}"
             next_number += 1
         if ident in seen:

@@ -4,9 +4,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
-from loopctl.epics.schemas import Description, Title
+from loopctl.epics.schemas import Description, Title, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.criteria import MAX_CRITERIA, Criterion, CriterionIn
 
@@ -59,3 +59,29 @@ class StoryCreate(Input):
 
 class StoryCreateInProject(StoryCreate):
     epic_number: int = Field(gt=0, description="The epic, by its number in the project")
+
+
+class StoryDetail(Story):
+    """One story as GET /stories/{id} shows it; the dependencies domain adds its fields here."""
+
+
+class StoryDeleted(Story):
+    removed_dependency_ids: list[UUID] = Field(
+        description="Dependency edges to or from this story that were deleted with it"
+    )
+
+
+class StoryUpdate(Input):
+    """Only the fields given change. Number, epic and both status fields are not writable."""
+
+    title: Title | None = omittable()
+    description: Description | None = Field(default=None, description="null clears it")
+    acceptance_criteria: list[CriterionIn] | None = omittable(
+        max_length=MAX_CRITERIA,
+        description="Replaces the whole list. Criteria sent without an id keep the id of an "
+        "earlier criterion with the same text, else get a new AC-<n>",
+    )
+    estimated_hours: Hours | None = Field(default=None, description="null clears it")
+    metadata: Metadata | None = omittable(description="Replaces the whole object")
+
+    _present = field_validator("title", "acceptance_criteria", "metadata")(not_null)

@@ -8,14 +8,26 @@ from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.db import Connection
 from loopctl.epics import service as epics
+from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.repository import EpicRow
 from loopctl.errors import UnprocessableEntity
 from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
 from loopctl.projects import service as projects
 from loopctl.stories import criteria, repository
 from loopctl.stories.errors import StoryNotFound, StoryNumberTaken
 from loopctl.stories.repository import StoryRow
-from loopctl.stories.schemas import Story, StoryCreate, StoryCreateInProject
+from loopctl.stories.rollup import Progress, fold
+from loopctl.stories.schemas import (
+    Story,
+    StoryCreate,
+    StoryCreateInProject,
+    StoryDeleted,
+    StoryDetail,
+    StoryUpdate,
+)
+
+EDITABLE = ("title", "description", "acceptance_criteria", "estimated_hours", "metadata")
 
 
 def view(row: StoryRow) -> Story:
@@ -45,6 +57,9 @@ async def _create_in(
         )
     except pg.UniqueViolation as exc:
         raise StoryNumberTaken(details={"number": body.number}) from exc
+    except pg.ForeignKeyViolation as exc:
+        # The epic was deleted by a transaction that committed while this one waited.
+        raise EpicNotFound() from exc
     await audit.record(
         conn,
         principal,
@@ -84,3 +99,134 @@ async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRo
     if row is None:
         raise StoryNotFound()
     return row
+
+
+async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
+    return StoryDetail.model_validate(await get(conn, principal, story_id))
+
+
+async def list_in_project(
+    conn: Connection,
+    principal: Principal,
+    project_id: UUID,
+    *,
+    epic_id: UUID | None,
+    agent_status: str | None,
+    verified_status: str | None,
+    q: str | None,
+    page: Pagination,
+) -> tuple[list[StoryRow], int]:
+    await projects.get(conn, principal, project_id)
+    return await repository.list_page(
+        conn,
+        project_id=project_id,
+        epic_id=epic_id,
+        agent_status=agent_status,
+        verified_status=verified_status,
+        title_contains=q,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def list_in_epic(
+    conn: Connection,
+    principal: Principal,
+    epic_id: UUID,
+    *,
+    agent_status: str | None,
+    verified_status: str | None,
+    page: Pagination,
+) -> tuple[list[StoryRow], int]:
+    await epics.get(conn, principal, epic_id)
+    return await repository.list_page(
+        conn,
+        epic_id=epic_id,
+        agent_status=agent_status,
+        verified_status=verified_status,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def update(
+    conn: Connection, principal: Principal, story_id: UUID, body: StoryUpdate
+) -> StoryRow:
+    """Change the fields given; the status fields belong to the progress domain."""
+    current = await repository.get(conn, story_id, for_update=True)
+    if current is None:
+        raise StoryNotFound()
+    await projects.writable(conn, current.project_id)
+    fields = body.model_fields_set
+    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
+    if body.acceptance_criteria is not None:
+        try:
+            values["acceptance_criteria"] = criteria.normalize(
+                body.acceptance_criteria, current.acceptance_criteria
+            )
+        except ValueError as exc:
+            raise UnprocessableEntity.for_field("body.acceptance_criteria", str(exc)) from exc
+    if all(values[name] == getattr(current, name) for name in EDITABLE):
+        return current
+    row = await repository.update(conn, story_id, **values)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="story",
+        entity_id=row.id,
+        action="updated",
+        before=view(current),
+        after=view(row),
+        project_id=row.project_id,
+    )
+    return row
+
+
+async def delete(conn: Connection, principal: Principal, story_id: UUID) -> StoryDeleted:
+    """Delete a story and every dependency edge to or from it."""
+    found = await get(conn, principal, story_id)
+    # The project lock keeps dependency edits out until the edges removed are recorded.
+    await projects.writable(conn, found.project_id, lock=True)
+    row = await repository.get(conn, story_id, for_update=True)
+    if row is None:
+        raise StoryNotFound()
+    [deleted] = await _remove(conn, principal, [row])
+    return deleted
+
+
+async def delete_in_epic(
+    conn: Connection, principal: Principal, epic_id: UUID
+) -> list[StoryDeleted]:
+    """Delete every story of an epic (the caller holds the project and epic locks)."""
+    return await _remove(conn, principal, await repository.list_in_epic(conn, epic_id))
+
+
+async def _remove(
+    conn: Connection, principal: Principal, rows: list[StoryRow]
+) -> list[StoryDeleted]:
+    ids = [row.id for row in rows]
+    edges: dict[UUID, list[UUID]] = {story_id: [] for story_id in ids}
+    for edge in await repository.edges_touching(conn, ids):
+        for end in {edge.story_id, edge.depends_on_story_id}:
+            if end in edges:
+                edges[end].append(edge.id)
+    await repository.delete(conn, ids)
+    deleted = []
+    for row in rows:
+        removed = StoryDeleted(**view(row).model_dump(), removed_dependency_ids=edges[row.id])
+        await audit.record(
+            conn,
+            principal,
+            entity_type="story",
+            entity_id=row.id,
+            action="deleted",
+            before=removed,
+            project_id=row.project_id,
+        )
+        deleted.append(removed)
+    return deleted
+
+
+async def rollup(conn: Connection, *, project_id: UUID, epic_id: UUID | None = None) -> Progress:
+    """The stories of a project, or of one of its epics, counted by both status tiers."""
+    return fold(await repository.status_totals(conn, project_id=project_id, epic_id=epic_id))

@@ -1,9 +1,9 @@
 """Tenant request and response bodies."""
 
-from typing import Literal, Self
+from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from loopctl.api_keys.schemas import ApiKeyCreated
 from loopctl.kit.schemas import Email, Input, Name, Output, Slug, Timestamp
@@ -42,13 +42,21 @@ class TenantUpdate(Input):
         default=None, description="Only the settings given change; unknown settings are rejected"
     )
 
-    @model_validator(mode="after")
-    def _name_not_null(self) -> Self:
-        if "name" in self.model_fields_set and self.name is None:
+    # Field validators, not a model validator, so that the 422 names the field
+    # (body.name), not the whole body. They run only for values the client sent.
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str | None:
+        if value is None:
             raise ValueError("name cannot be null")
-        if "settings" in self.model_fields_set and self.settings is None:
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_not_null(cls, value: TenantSettingsPatch | None) -> TenantSettingsPatch | None:
+        if value is None:
             raise ValueError("settings cannot be null; send an object with the settings to change")
-        return self
+        return value
 
 
 class TenantRegistered(Output):

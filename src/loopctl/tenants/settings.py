@@ -4,10 +4,9 @@ Rate limits and quotas are the operator's (LOOPCTL_* settings) and are not here,
 tenant cannot raise them.
 """
 
-from typing import Self
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from loopctl.db import Connection
 from loopctl.kit.schemas import Input
@@ -35,13 +34,13 @@ class TenantSettingsPatch(Input):
     api_key_rotation_grace_hours: int | None = Field(default=None, ge=0, le=168)
     api_key_default_ttl_days: int | None = Field(default=None, ge=1, le=3650)
 
-    @model_validator(mode="after")
-    def _no_null_grace(self) -> Self:
-        if "api_key_rotation_grace_hours" in self.model_fields_set and (
-            self.api_key_rotation_grace_hours is None
-        ):
+    # A field validator (runs only when the client sent the field) so the 422 names it.
+    @field_validator("api_key_rotation_grace_hours")
+    @classmethod
+    def _no_null_grace(cls, value: int | None) -> int | None:
+        if value is None:
             raise ValueError("api_key_rotation_grace_hours cannot be null")
-        return self
+        return value
 
     def apply(self, current: TenantSettings) -> TenantSettings:
         return TenantSettings.model_validate(
