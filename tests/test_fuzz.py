@@ -35,6 +35,16 @@ def live(
         cluster.drop(name)
 
 
+def _log_of(server: Server, body: str) -> str:
+    """The server's log lines for the failed request, so CI output shows the traceback."""
+    match = re.search(r'"request_id":"([0-9a-f]+)"', body)
+    log = server.output()
+    if match is None:
+        return log[-4000:]
+    start = log.find(match.group(1))
+    return log[max(0, start - 4000) : start + 4000] if start >= 0 else log[-4000:]
+
+
 def _fuzz_operation(operation: Any, mode: GenerationMode, server: Server, key: str) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -45,7 +55,9 @@ def _fuzz_operation(operation: Any, mode: GenerationMode, server: Server, key: s
     )
     def run(case: Any) -> None:
         response = case.call(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
-        assert response.status_code < 500, f"{operation.label}: {response.text}"
+        assert response.status_code < 500, (
+            f"{operation.label}: {response.text}\n{_log_of(server, response.text)}"
+        )
         if response.status_code >= 400:
             error = response.json()["error"]
             assert error["status"] == response.status_code, response.text

@@ -14,7 +14,11 @@ from tests.fixtures.app import SECRET, make_settings
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import make_key, make_tenant
 
-POLICY = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)"
+# The scalar subquery makes PostgreSQL evaluate the tenant once per statement (migration 0004).
+POLICY = (
+    "(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid"
+    ' AS "nullif"))'
+)
 TENANTS_POLICY = POLICY.replace("(tenant_id", "(id", 1)
 # Tables without tenant_id, each for a stated reason; anything else must be a tenant table.
 GLOBAL_TABLES = {

@@ -5,14 +5,18 @@ render them, FastAPI's validation errors, Starlette's HTTP errors and unexpected
 in the same shape.
 """
 
+import functools
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from loopctl.kit.responses import JSONResponse
 
@@ -177,33 +181,75 @@ async def _app_error(_: Request, exc: Exception) -> Response:
     return _render(exc)
 
 
+def _json_invalid(err: Mapping[str, Any]) -> UnprocessableEntity:
+    # FastAPI reports the character offset as the second part of loc (("body", 8)), which
+    # our field naming would render as the list index "body[8]": it goes in the message.
+    loc = list(err.get("loc", ()))
+    reason = str((err.get("ctx") or {}).get("error") or err.get("msg") or "JSON decode error")
+    where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+    message = f"{reason}{where}"
+    return UnprocessableEntity(
+        f"Request body is not valid JSON: {message}",
+        details={"errors": [{"field": "body", "message": message, "type": "json_invalid"}]},
+    )
+
+
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     # A malformed id in the path names a resource that cannot exist: 404, not 422.
     if any(err.get("loc", ("",))[0] == "path" for err in errors):
         return _render(NotFound())
-    if any(err.get("type") == "json_invalid" for err in errors):
-        return _render(
-            UnprocessableEntity(
-                "Request body is not valid JSON",
-                details={"errors": validation_details(errors)},
-            )
-        )
+    decode = next((err for err in errors if err.get("type") == "json_invalid"), None)
+    if decode is not None:
+        return _render(_json_invalid(decode))
     details = validation_details(errors)
     fields = ", ".join(dict.fromkeys(d["field"] for d in details))
     return _render(UnprocessableEntity(f"Validation failed: {fields}", details={"errors": details}))
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+@functools.cache
+def _path_pattern(path_format: str) -> re.Pattern[str]:
+    return compile_path(path_format)[0]
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at this path (RFC 9110 wants them all in Allow).
+
+    Starlette's own Allow names only the first route whose path matched, and GET and PATCH
+    of one path are separate routes here.
+    """
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.path_format and _path_pattern(route.path_format).match(path):
+            methods |= set(route.methods)
+    return methods
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> UnprocessableEntity | None:
+    """FastAPI turns a body it cannot decode at all (not UTF-8, nested past the parser's
+    recursion limit) into a bare 400; report it like any other invalid JSON instead."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, UnicodeDecodeError | RecursionError):
+        return None
+    reason = "not UTF-8" if isinstance(cause, UnicodeDecodeError) else "nested too deeply"
+    return _json_invalid({"msg": reason, "loc": ("body",)})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _render(NotFound())
     if exc.status_code == 405:
-        return _render(MethodNotAllowed())
+        allow = ", ".join(sorted(_allowed_methods(request)))
+        return _render(MethodNotAllowed(headers={**(exc.headers or {}), "Allow": allow}))
     if exc.status_code == 413:
         return _render(PayloadTooLarge())
-    error = AppError(str(exc.detail))
+    unreadable = _unreadable_body(exc)
+    if unreadable is not None:
+        return _render(unreadable)
+    error = AppError(str(exc.detail), headers=exc.headers)
     error.status, error.code = exc.status_code, "http_error"
     return _render(error)
 

@@ -121,7 +121,9 @@ async def test_register_is_rate_limited_per_client_address(
         response = await client.post(REGISTER, json=signup("limited-2"))
     error = error_of(response, 429, "rate_limited")
     retry_after = int(response.headers["retry-after"])
-    assert 0 < retry_after <= 3600
+    # The sliding estimate still weighs the window that filled up, so the honest wait
+    # can run past the end of the next window, but never past two windows.
+    assert 0 < retry_after <= 2 * 3600
     assert error["details"]["retry_after_seconds"] == retry_after
     assert (error["details"]["limit"], error["details"]["per"]) == (2, "hour")
     async with client_for(runtime, address="203.0.113.8") as elsewhere:

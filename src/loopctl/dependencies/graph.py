@@ -18,17 +18,17 @@ The database checks single edges with the same rules in SQL (dependencies/reposi
 this module serves whole documents (import) and whole-graph questions (critical path).
 """
 
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Generic, NamedTuple, TypeVar, cast
 
 S = TypeVar("S", bound=Hashable)
 E = TypeVar("E", bound=Hashable)
 
 
-@dataclass(frozen=True)
-class Node:
-    """A story, or the gate "every story of this epic"."""
+class Node(NamedTuple):
+    """A story, or the gate "every story of this epic" (a tuple: hashing stays in C, which
+    matters on graphs of tens of thousands of nodes)."""
 
     kind: str  # "story" or "epic"
     key: Hashable
@@ -171,3 +171,26 @@ def _postorder(starts: list[N], successors: Callable[[N], list[N]]) -> list[N]:
                 done.add(nxt)
                 stack.append((nxt, iter(successors(nxt))))
     return order
+
+
+def shortest_path(
+    edges: Iterable[tuple[N, N]], start: N, is_goal: Callable[[N], bool]
+) -> list[N] | None:
+    """The shortest path from ``start`` to a node that ``is_goal``, by breadth-first search."""
+    following: dict[N, list[N]] = {}
+    for a, b in edges:
+        following.setdefault(a, []).append(b)
+    parent: dict[N, N | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if is_goal(node) and node != start:
+            path = [node]
+            while (back := parent[path[-1]]) is not None:
+                path.append(back)
+            return path[::-1]
+        for nxt in following.get(node, ()):
+            if nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return None

@@ -34,7 +34,9 @@ def _base_url(request: Request, rt: RuntimeDep) -> str:
 
 def _links(base: str) -> dict[str, str]:
     return {
-        "api": f"{base}/api/v1",
+        # With the slash: /api/v1 only redirects to /api/v1/, and that redirect names the
+        # host this process sees rather than LOOPCTL_PUBLIC_URL.
+        "api": f"{base}/api/v1/",
         "openapi": f"{base}{OPENAPI_PATH}",
         "swagger_ui": f"{base}/swaggerui",
         "health": f"{base}/health",

@@ -3,7 +3,7 @@
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.rollup import Progress
@@ -18,7 +18,20 @@ Title = Annotated[
 ]
 Description = Annotated[str, StringConstraints(max_length=50_000, pattern=r"^[^\x00]*$")]
 Phase = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
-Position = Annotated[int, Field(ge=0, le=2_147_483_647, description="Sort order")]
+INT32_MAX = 2_147_483_647
+
+
+def _not_bool(value: object) -> object:
+    # JSON true would otherwise pass as the integer 1.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    return value
+
+
+Position = Annotated[
+    int, BeforeValidator(_not_bool), Field(ge=0, le=INT32_MAX, description="Sort order")
+]
+EpicNumber = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=INT32_MAX)]
 
 
 def not_null(value: T | None) -> T:
@@ -97,7 +110,7 @@ class EpicProgress(Progress):
 
 
 class EpicCreate(Input):
-    number: int = Field(gt=0, le=2_147_483_647, description="Unique within the project")
+    number: EpicNumber = Field(description="Unique within the project; never changes")
     title: Title
     description: Description | None = None
     phase: Phase | None = None

@@ -26,6 +26,9 @@ from loopctl.errors import (
     Unauthenticated,
     UnprocessableEntity,
 )
+from loopctl.kit.query import reject_unknown_query_params
+
+PUBLIC_NOTE = "**Public**: no API key needed; any role, or none, may call it."
 
 
 class ErrorDetail(BaseModel):
@@ -72,6 +75,14 @@ def _has_inputs(dependant: Dependant) -> bool:
     return any(_has_inputs(sub) for sub in dependant.dependencies)
 
 
+def _checks_query(dependant: Dependant) -> bool:
+    """Whether unknown query parameters are rejected (every /api/v1 route): a 422 even
+    for a route that takes no input of its own."""
+    if dependant.call is reject_unknown_query_params:
+        return True
+    return any(_checks_query(sub) for sub in dependant.dependencies)
+
+
 def _add(responses: dict[str, Any], cls: type[AppError], ref: dict[str, Any]) -> None:
     entry = responses.setdefault(
         str(cls.status),
@@ -112,9 +123,12 @@ def complete_schema(app: FastAPI, *, title: str, version: str, description: str)
                 del responses["422"]  # FastAPI's own shape; ours is the error envelope
             if route.dependant.path_params:
                 _add(responses, NotFound, ref)
-            if _has_inputs(route.dependant):
+            if _has_inputs(route.dependant) or _checks_query(route.dependant):
                 _add(responses, UnprocessableEntity, ref)
             if guard is None:
+                operation["description"] = (
+                    operation.get("description", "") + "\n\n" + PUBLIC_NOTE
+                ).strip()
                 continue
             operation["security"] = [{"bearerAuth": []}]
             operation["x-required-role"] = guard.minimum.value

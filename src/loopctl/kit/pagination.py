@@ -10,6 +10,8 @@ from loopctl.kit.schemas import Page, PageMeta
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Beyond any real list, and far inside PostgreSQL's bigint OFFSET (larger values were a 500).
+MAX_OFFSET = 1_000_000_000
 
 T = TypeVar("T")
 
@@ -23,8 +25,13 @@ def pagination(
     limit: Annotated[
         int | None, Query(ge=1, le=MAX_LIMIT, description=f"Page size, default {DEFAULT_LIMIT}")
     ] = None,
-    offset: Annotated[int | None, Query(ge=0, description="Rows to skip, default 0")] = None,
-    page: Annotated[int | None, Query(ge=1, description="Alias: 1-based page number")] = None,
+    offset: Annotated[
+        int | None, Query(ge=0, le=MAX_OFFSET, description="Rows to skip, default 0")
+    ] = None,
+    page: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_OFFSET // MAX_LIMIT, description="Alias: 1-based page number"),
+    ] = None,
     page_size: Annotated[
         int | None, Query(ge=1, le=MAX_LIMIT, description="Alias of limit")
     ] = None,

@@ -1,5 +1,7 @@
 """Base classes for request and response bodies."""
 
+import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -74,7 +76,49 @@ class Page(BaseModel, Generic[T]):
     meta: PageMeta
 
 
+# Deeper than this is surely a mistake, and orjson refuses to encode past 255 levels.
+METADATA_MAX_DEPTH = 64
+# PostgreSQL's jsonb rejects NUL (\u0000) and UTF-8 cannot carry an unpaired surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_INT_RANGE = range(-(2**63), 2**63)
+_FLOAT_LIMIT = float(2**63)
+
+
+def _storable(value: Any, path: str, depth: int) -> None:
+    """Raise ValueError naming the first part of ``value`` that jsonb cannot store as given."""
+    if isinstance(value, dict | list) and depth > METADATA_MAX_DEPTH:
+        raise ValueError(f"nests objects and arrays more than {METADATA_MAX_DEPTH} deep")
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise ValueError(f"{path} contains a NUL character or an unpaired surrogate")
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if value not in _INT_RANGE:
+            raise ValueError(f"{path} is an integer outside the 64-bit range")
+    elif isinstance(value, float):
+        # orjson would silently write NaN and Infinity as null; and jsonb gives 1e300 back
+        # as a 301-digit integer, which orjson then cannot write (in the next audit entry).
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is not a finite number")
+        if abs(value) >= _FLOAT_LIMIT:
+            raise ValueError(f"{path} is a number outside the 64-bit integer range")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _UNSTORABLE.search(key):
+                raise ValueError(f"a key in {path} contains a NUL character or unpaired surrogate")
+            _storable(item, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable(item, f"{path}[{index}]", depth + 1)
+    else:
+        raise ValueError(f"{path} is not a JSON value")
+
+
 def metadata_size_ok(value: dict[str, Any]) -> dict[str, Any]:
+    """Size-limited, and storable as given: what would fail in PostgreSQL or change on the way
+    (NUL, unpaired surrogates, NaN, huge integers, absurd nesting) is a validation error."""
+    _storable(value, "metadata", 1)
     if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
         raise ValueError(f"must serialize to at most {METADATA_MAX_BYTES} bytes of JSON")
     return value

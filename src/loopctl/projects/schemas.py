@@ -1,6 +1,8 @@
 """Project request and response bodies."""
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
@@ -9,14 +11,22 @@ from loopctl.epics.schemas import not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Name, Output, Slug, Timestamp
 from loopctl.stories.rollup import Progress
 
-_SCHEMES = ("http://", "https://", "ssh://", "git://")
+_SCHEMES = ("http", "https", "ssh", "git")
+# The scp-like form git itself accepts: git@github.com:org/repo.git
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s:][^\s]*$")
 
 
 def _repo_url(value: str) -> str:
-    if not value.startswith(_SCHEMES) or len(value) <= len("ssh://"):
-        raise ValueError("must be an http(s), ssh or git URL, e.g. https://github.com/org/repo")
-    if any(c.isspace() for c in value):
-        raise ValueError("must not contain whitespace")
+    if any(c.isspace() or c == "\x00" for c in value):
+        raise ValueError("must not contain whitespace or NUL")
+    if _SCP_LIKE.match(value):
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in _SCHEMES or not parts.hostname:
+        raise ValueError(
+            "must be an http(s), ssh or git URL with a host, e.g. https://github.com/org/repo, "
+            "or git@host:org/repo"
+        )
     return value
 
 

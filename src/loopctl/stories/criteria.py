@@ -25,6 +25,14 @@ class CriterionIn(Input):
     )
 
 
+class DuplicateCriterionId(ValueError):
+    """Two criteria of one list would share an id; ``field`` names the second one."""
+
+    def __init__(self, index: int, ident: str) -> None:
+        super().__init__(f"duplicate acceptance criterion id {ident!r}")
+        self.field = f"body.acceptance_criteria[{index}].id"
+
+
 class Criterion(Output):
     id: str
     criterion: str
@@ -37,8 +45,7 @@ def normalize(
     the next AC-<n> not used before.
 
     Reusing the earlier id for unchanged text keeps ids stable when a client resends the
-    list without ids, so an unchanged list is a no-op. Raises ValueError on duplicate ids
-    (the caller reports the field).
+    list without ids, so an unchanged list is a no-op. Raises DuplicateCriterionId.
     """
     explicit = {i.id for i in items if i.id is not None}
     used = [str(c.get("id")) for c in previous] + list(explicit)
@@ -51,7 +58,7 @@ def normalize(
             earlier.setdefault(str(c.get("criterion")), []).append(old)
     seen: set[str] = set()
     out: list[dict[str, str]] = []
-    for item in items:
+    for index, item in enumerate(items):
         ident = item.id
         if ident is None and earlier.get(item.criterion):
             ident = earlier[item.criterion].pop(0)
@@ -59,7 +66,7 @@ def normalize(
             ident = f"AC-{next_number}"
             next_number += 1
         if ident in seen:
-            raise ValueError(f"duplicate acceptance criterion id {ident!r}")
+            raise DuplicateCriterionId(index, ident)
         seen.add(ident)
         out.append({"id": ident, "criterion": item.criterion})
     return out

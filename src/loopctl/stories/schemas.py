@@ -6,7 +6,8 @@ from uuid import UUID
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
-from loopctl.epics.schemas import Description, Title, not_null, omittable
+from loopctl.dependencies.links import StoryDependencyFields
+from loopctl.epics.schemas import Description, EpicNumber, Title, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.criteria import MAX_CRITERIA, Criterion, CriterionIn
 
@@ -58,11 +59,11 @@ class StoryCreate(Input):
 
 
 class StoryCreateInProject(StoryCreate):
-    epic_number: int = Field(gt=0, description="The epic, by its number in the project")
+    epic_number: EpicNumber = Field(description="The epic, by its number in the project")
 
 
-class StoryDetail(Story):
-    """One story as GET /stories/{id} shows it; the dependencies domain adds its fields here."""
+class StoryDetail(Story, StoryDependencyFields):
+    """One story as GET /stories/{id} shows it, with its dependencies and dependents."""
 
 
 class StoryDeleted(Story):

@@ -7,6 +7,7 @@ from psycopg import errors as pg
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.db import Connection
+from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.repository import EpicRow
@@ -39,8 +40,8 @@ async def _create_in(
 ) -> StoryRow:
     try:
         acceptance = criteria.normalize(body.acceptance_criteria)
-    except ValueError as exc:
-        raise UnprocessableEntity.for_field("body.acceptance_criteria", str(exc)) from exc
+    except criteria.DuplicateCriterionId as exc:
+        raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     try:
         row = await repository.insert(
             conn,
@@ -102,7 +103,9 @@ async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRo
 
 
 async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
-    return StoryDetail.model_validate(await get(conn, principal, story_id))
+    row = await get(conn, principal, story_id)
+    links = await dependency_graph.story_fields(conn, row.id)
+    return StoryDetail.model_validate({**view(row).model_dump(), **links.model_dump()})
 
 
 async def list_in_project(
@@ -164,8 +167,8 @@ async def update(
             values["acceptance_criteria"] = criteria.normalize(
                 body.acceptance_criteria, current.acceptance_criteria
             )
-        except ValueError as exc:
-            raise UnprocessableEntity.for_field("body.acceptance_criteria", str(exc)) from exc
+        except criteria.DuplicateCriterionId as exc:
+            raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     if all(values[name] == getattr(current, name) for name in EDITABLE):
         return current
     row = await repository.update(conn, story_id, **values)

@@ -1,0 +1,51 @@
+from typing import Any
+
+from loopctl.errors import Conflict, NotFound, UnprocessableEntity
+
+
+class StoryDependencyNotFound(NotFound):
+    code = "story_dependency_not_found"
+    default_message = "Story dependency not found"
+
+
+class EpicDependencyNotFound(NotFound):
+    code = "epic_dependency_not_found"
+    default_message = "Epic dependency not found"
+
+
+class DependencyOnSelf(UnprocessableEntity):
+    code = "dependency_self"
+
+    def __init__(self, kind: str, field: str) -> None:
+        message = f"A {kind} cannot depend on itself"
+        super().__init__(
+            message, details={"errors": [{"field": field, "message": message, "type": "invalid"}]}
+        )
+
+
+class DependencyAcrossProjects(UnprocessableEntity):
+    code = "dependency_cross_project"
+
+    def __init__(self, kind: str, field: str) -> None:
+        message = f"Both {kind}s of a dependency must belong to the same project"
+        super().__init__(
+            message, details={"errors": [{"field": field, "message": message, "type": "invalid"}]}
+        )
+
+
+class DependencyExists(Conflict):
+    code = "dependency_exists"
+    default_message = "This dependency already exists"
+
+
+class DependencyCycle(Conflict):
+    code = "dependency_cycle"
+
+    def __init__(self, cycle: list[dict[str, Any]]) -> None:
+        steps = " -> ".join(f"{step['type']} {step['number']}" for step in cycle)
+        super().__init__(
+            "This dependency would close a cycle, so none of the work on it could ever "
+            f"start: {steps}. In the path, a story waits for the next node; an epic means "
+            "'every story of this epic'",
+            details={"cycle": cycle},
+        )

@@ -1,0 +1,166 @@
+"""What the graph says about stories: ready and blocked lists, unblocks counts, the whole
+graph document and the critical path."""
+
+from collections import defaultdict
+from uuid import UUID
+
+from loopctl.auth.principal import Principal
+from loopctl.db import Connection
+from loopctl.dependencies import graph_repository as repository
+from loopctl.dependencies.graph import DependencyGraph
+from loopctl.dependencies.links import StoryDependencyFields, StoryLink
+from loopctl.dependencies.schemas import (
+    BlockedBy,
+    BlockedItem,
+    BlockingEpic,
+    BlockingStory,
+    CriticalPath,
+    PathStory,
+    WorkItem,
+)
+from loopctl.epics import service as epics
+from loopctl.epics.errors import EpicNotFound
+from loopctl.errors import UnprocessableEntity
+from loopctl.kit.pagination import Pagination
+from loopctl.projects import service as projects
+from loopctl.projects.errors import ProjectNotFound
+
+
+async def _scope(
+    conn: Connection, principal: Principal, project_id: UUID, epic_id: UUID | None
+) -> None:
+    await projects.get(conn, principal, project_id)
+    if epic_id is None:
+        return
+    try:
+        epic = await epics.get(conn, principal, epic_id)
+    except EpicNotFound:
+        epic = None
+    if epic is None or epic.project_id != project_id:
+        raise UnprocessableEntity.for_field(
+            "query.epic_id", "no such epic in this project", type_="not_found"
+        )
+
+
+async def ready(
+    conn: Connection,
+    principal: Principal,
+    *,
+    project_id: UUID,
+    epic_id: UUID | None,
+    page: Pagination,
+) -> tuple[list[WorkItem], int]:
+    """Pending, unverified stories with nothing unverified to wait for."""
+    await _scope(conn, principal, project_id, epic_id)
+    rows, total = await repository.work_page(
+        conn,
+        blocked=False,
+        project_id=project_id,
+        epic_id=epic_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    counts = await repository.unblocks_counts(conn, [r.id for r in rows])
+    return [
+        WorkItem.model_validate({**_fields(r), "unblocks_count": counts[r.id]}) for r in rows
+    ], total
+
+
+async def blocked(
+    conn: Connection,
+    principal: Principal,
+    *,
+    project_id: UUID,
+    epic_id: UUID | None,
+    page: Pagination,
+) -> tuple[list[BlockedItem], int]:
+    """Stories not verified yet that wait for something unverified, with what that is."""
+    await _scope(conn, principal, project_id, epic_id)
+    rows, total = await repository.work_page(
+        conn,
+        blocked=True,
+        project_id=project_id,
+        epic_id=epic_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    ids = [r.id for r in rows]
+    counts = await repository.unblocks_counts(conn, ids)
+    by_story: dict[UUID, list[BlockingStory]] = defaultdict(list)
+    for b in await repository.blocking_stories(conn, ids):
+        by_story[b.blocked_id].append(BlockingStory.model_validate(b))
+    by_epic: dict[UUID, list[BlockingEpic]] = defaultdict(list)
+    for e in await repository.blocking_epics(conn, list({r.epic_id for r in rows})):
+        by_epic[e.blocked_epic_id].append(BlockingEpic.model_validate(e))
+    items = [
+        BlockedItem.model_validate(
+            {
+                **_fields(r),
+                "unblocks_count": counts[r.id],
+                "blocked_by": BlockedBy(stories=by_story[r.id], epics=by_epic[r.epic_id]),
+            }
+        )
+        for r in rows
+    ]
+    return items, total
+
+
+def _fields(row: repository.WorkRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in WorkItem.model_fields if hasattr(row, name)}
+
+
+async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyFields:
+    """The dependency fields GET /stories/{id} shows."""
+    links = await repository.links(conn, story_id)
+    counts = await repository.unblocks_counts(conn, [story_id])
+    return StoryDependencyFields(
+        dependencies=[StoryLink.model_validate(x) for x in links if x.direction == "dependency"],
+        dependents=[StoryLink.model_validate(x) for x in links if x.direction == "dependent"],
+        unblocks_count=counts[story_id],
+    )
+
+
+async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:
+    """The project graph as JSON text (the ``data`` of the response)."""
+    document = await repository.graph_document(conn, project_id)
+    if document is None:
+        raise ProjectNotFound()
+    return document
+
+
+async def critical_path(conn: Connection, principal: Principal, project_id: UUID) -> CriticalPath:
+    """The heaviest chain of unverified stories, found by a longest-path walk over the
+    project's graph in memory: an analytical query, so one load per request is acceptable."""
+    await projects.get(conn, principal, project_id)
+    stories = {s.id: s for s in await repository.unverified_stories(conn, project_id)}
+    story_edges: list[tuple[UUID, UUID]] = []
+    epic_edges: list[tuple[UUID, UUID]] = []
+    epic_ids = await repository.epic_ids(conn, project_id)
+    for kind, a, b in await repository.edges(conn, project_id):
+        if kind == "epic":
+            epic_edges.append((a, b))
+        elif a in stories and b in stories:
+            story_edges.append((a, b))
+    by_hours = all(s.estimated_hours is not None for s in stories.values())
+    # Small integers instead of UUIDs: the walk hashes every node many times.
+    index: dict[UUID, int] = {}
+    for ident in [*stories, *epic_ids]:
+        index.setdefault(ident, len(index))
+    ids = list(index)
+    graph: DependencyGraph[int, int] = DependencyGraph(
+        {index[s.id]: index[s.epic_id] for s in stories.values()},
+        [(index[a], index[b]) for a, b in story_edges],
+        [(index[a], index[b]) for a, b in epic_edges],
+        [index[e] for e in epic_ids],
+    )
+    weights = [1.0] * len(ids)
+    if by_hours:
+        for s in stories.values():
+            weights[index[s.id]] = float(s.estimated_hours or 0)
+    chain, total = graph.longest_chain(weights.__getitem__, lambda _: True)
+    return CriticalPath(
+        project_id=project_id,
+        weight="hours" if by_hours else "count",
+        total=total,
+        stories=[PathStory.model_validate(stories[ids[s]]) for s in chain],
+    )

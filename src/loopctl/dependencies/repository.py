@@ -1,0 +1,205 @@
+"""SQL for dependency edges and the single-edge cycle check.
+
+Edges point from the dependent to what it depends on. The cycle check never loads the
+project graph: it asks PostgreSQL whether the new edge's target already reaches its
+source, first between epics (cheap, ~200 nodes) and then, only when the epics allow it,
+between stories restricted to the epics that lie on some epic-level path.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import class_row
+
+from loopctl.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEnd:
+    id: UUID
+    project_id: UUID
+    epic_id: UUID
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class EpicEnd:
+    id: UUID
+    project_id: UUID
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDependencyRow:
+    tenant_id: UUID
+    id: UUID
+    project_id: UUID
+    story_id: UUID
+    story_epic_id: UUID
+    depends_on_story_id: UUID
+    depends_on_epic_id: UUID
+    created_at: datetime
+    blocker_verified: bool  # kept by triggers (migration 0006); read by the graph queries
+    story_number: str
+    depends_on_story_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class EpicDependencyRow:
+    tenant_id: UUID
+    id: UUID
+    project_id: UUID
+    epic_id: UUID
+    depends_on_epic_id: UUID
+    created_at: datetime
+    epic_number: int
+    depends_on_epic_number: int
+
+
+_STORY_EDGE = sql.SQL(
+    "SELECT d.*, s.number AS story_number, t.number AS depends_on_story_number"
+    " FROM story_dependencies d"
+    " JOIN stories s ON s.tenant_id = d.tenant_id AND s.id = d.story_id"
+    " JOIN stories t ON t.tenant_id = d.tenant_id AND t.id = d.depends_on_story_id"
+)
+_EPIC_EDGE = sql.SQL(
+    "SELECT d.*, a.number AS epic_number, b.number AS depends_on_epic_number"
+    " FROM epic_dependencies d"
+    " JOIN epics a ON a.tenant_id = d.tenant_id AND a.id = d.epic_id"
+    " JOIN epics b ON b.tenant_id = d.tenant_id AND b.id = d.depends_on_epic_id"
+)
+
+
+async def story_end(conn: Connection, story_id: UUID) -> StoryEnd | None:
+    async with conn.cursor(row_factory=class_row(StoryEnd)) as cur:
+        await cur.execute(
+            "SELECT id, project_id, epic_id, number FROM stories WHERE id = %s", [story_id]
+        )
+        return await cur.fetchone()
+
+
+async def epic_end(conn: Connection, epic_id: UUID) -> EpicEnd | None:
+    async with conn.cursor(row_factory=class_row(EpicEnd)) as cur:
+        await cur.execute("SELECT id, project_id, number FROM epics WHERE id = %s", [epic_id])
+        return await cur.fetchone()
+
+
+# --- story edges ---------------------------------------------------------------------------
+
+
+async def insert_story_edge(
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    id: UUID,
+    project_id: UUID,
+    story: StoryEnd,
+    depends_on: StoryEnd,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO story_dependencies (tenant_id, id, project_id, story_id, story_epic_id,
+                                        depends_on_story_id, depends_on_epic_id)
+        VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """,
+        [tenant_id, id, project_id, story.id, story.epic_id, depends_on.id, depends_on.epic_id],
+    )
+
+
+async def get_story_edge(conn: Connection, edge_id: UUID) -> StoryDependencyRow | None:
+    async with conn.cursor(row_factory=class_row(StoryDependencyRow)) as cur:
+        await cur.execute(sql.SQL("{} WHERE d.id = %s").format(_STORY_EDGE), [edge_id])
+        return await cur.fetchone()
+
+
+async def find_story_edge(conn: Connection, story_id: UUID, depends_on: UUID) -> UUID | None:
+    cur = await conn.execute(
+        "SELECT id FROM story_dependencies WHERE story_id = %s AND depends_on_story_id = %s",
+        [story_id, depends_on],
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def delete_story_edge(conn: Connection, edge_id: UUID) -> None:
+    await conn.execute("DELETE FROM story_dependencies WHERE id = %s", [edge_id])
+
+
+async def story_edges_of_epic(
+    conn: Connection, *, project_id: UUID, epic_id: UUID, limit: int, offset: int
+) -> tuple[list[StoryDependencyRow], int]:
+    """Edges with either end in the epic, oldest first."""
+    where = sql.SQL(
+        " WHERE d.project_id = %(project)s"
+        " AND (d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)"
+    )
+    params = {"project": project_id, "epic": epic_id, "limit": limit, "offset": offset}
+    async with conn.cursor(row_factory=class_row(StoryDependencyRow)) as cur:
+        await cur.execute(
+            sql.SQL("{}{} ORDER BY d.created_at, d.id LIMIT %(limit)s OFFSET %(offset)s").format(
+                _STORY_EDGE, where
+            ),
+            params,
+        )
+        rows = await cur.fetchall()
+    count = await conn.execute(
+        sql.SQL("SELECT count(*) FROM story_dependencies d{}").format(where), params
+    )
+    total = await count.fetchone()
+    return rows, int(total[0]) if total else 0
+
+
+# --- epic edges ----------------------------------------------------------------------------
+
+
+async def insert_epic_edge(
+    conn: Connection, *, tenant_id: UUID, id: UUID, project_id: UUID, epic: UUID, depends_on: UUID
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO epic_dependencies (tenant_id, id, project_id, epic_id, depends_on_epic_id)
+        VALUES (%s, %s, %s, %s, %s)
+        """,
+        [tenant_id, id, project_id, epic, depends_on],
+    )
+
+
+async def get_epic_edge(conn: Connection, edge_id: UUID) -> EpicDependencyRow | None:
+    async with conn.cursor(row_factory=class_row(EpicDependencyRow)) as cur:
+        await cur.execute(sql.SQL("{} WHERE d.id = %s").format(_EPIC_EDGE), [edge_id])
+        return await cur.fetchone()
+
+
+async def find_epic_edge(conn: Connection, epic_id: UUID, depends_on: UUID) -> UUID | None:
+    cur = await conn.execute(
+        "SELECT id FROM epic_dependencies WHERE epic_id = %s AND depends_on_epic_id = %s",
+        [epic_id, depends_on],
+    )
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
+    await conn.execute("DELETE FROM epic_dependencies WHERE id = %s", [edge_id])
+
+
+async def epic_edges_of_project(
+    conn: Connection, *, project_id: UUID, limit: int, offset: int
+) -> tuple[list[EpicDependencyRow], int]:
+    params = {"project": project_id, "limit": limit, "offset": offset}
+    async with conn.cursor(row_factory=class_row(EpicDependencyRow)) as cur:
+        await cur.execute(
+            sql.SQL(
+                "{} WHERE d.project_id = %(project)s ORDER BY d.created_at, d.id"
+                " LIMIT %(limit)s OFFSET %(offset)s"
+            ).format(_EPIC_EDGE),
+            params,
+        )
+        rows = await cur.fetchall()
+    count = await conn.execute(
+        "SELECT count(*) FROM epic_dependencies WHERE project_id = %(project)s", params
+    )
+    total = await count.fetchone()
+    return rows, int(total[0]) if total else 0

@@ -1,0 +1,291 @@
+"""Dependency edges: create (with the cycle check), delete and list.
+
+Every edit locks the project row first (projects.writable with lock=True), as story and
+epic deletion and imports do, so the check and the insert see one consistent graph: two
+concurrent inserts that would together close a cycle run one after the other, and the
+second one sees the first.
+"""
+
+from uuid import UUID
+
+from psycopg import errors as pg
+
+from loopctl.audit import service as audit
+from loopctl.auth.principal import Principal
+from loopctl.db import Connection
+from loopctl.dependencies import cycle_repository as cycles
+from loopctl.dependencies import repository
+from loopctl.dependencies.errors import (
+    DependencyAcrossProjects,
+    DependencyCycle,
+    DependencyExists,
+    DependencyOnSelf,
+    EpicDependencyNotFound,
+    StoryDependencyNotFound,
+)
+from loopctl.dependencies.graph import shortest_path
+from loopctl.dependencies.repository import (
+    EpicDependencyRow,
+    EpicEnd,
+    StoryDependencyRow,
+    StoryEnd,
+)
+from loopctl.dependencies.schemas import (
+    EpicDependency,
+    EpicDependencyCreate,
+    StoryDependency,
+    StoryDependencyCreate,
+)
+from loopctl.epics import service as epics
+from loopctl.errors import UnprocessableEntity
+from loopctl.kit.ids import new_id
+from loopctl.kit.pagination import Pagination
+from loopctl.projects import service as projects
+
+KIND = {"s": "story", "e": "epic"}
+
+
+def story_view(row: StoryDependencyRow) -> StoryDependency:
+    return StoryDependency.model_validate(row)
+
+
+def epic_view(row: EpicDependencyRow) -> EpicDependency:
+    return EpicDependency.model_validate(row)
+
+
+async def _story(conn: Connection, story_id: UUID, field: str) -> StoryEnd:
+    found = await repository.story_end(conn, story_id)
+    if found is None:
+        raise UnprocessableEntity.for_field(field, "no such story", type_="not_found")
+    return found
+
+
+async def _epic(conn: Connection, epic_id: UUID, field: str) -> EpicEnd:
+    found = await repository.epic_end(conn, epic_id)
+    if found is None:
+        raise UnprocessableEntity.for_field(field, "no such epic", type_="not_found")
+    return found
+
+
+async def _cycle(
+    conn: Connection,
+    project_id: UUID,
+    start: cycles.Node,
+    start_epic: UUID,
+    goal: cycles.Node,
+    goal_epic: UUID,
+) -> list[cycles.Node] | None:
+    """The path by which ``start`` already reaches ``goal`` (a story, or any story of an
+    epic), or None. Only a rejected edge pays for naming the path."""
+    between = await cycles.epics_between(conn, project_id, start_epic, goal_epic)
+    if not between or not await cycles.reaches(conn, start, start_epic, goal, between):
+        return None
+    walked = await cycles.walk_edges(conn, start, start_epic, between)
+    epic_of = {to: epic for _, to, epic in walked}
+    if goal[0] == "s":
+        return shortest_path([(a, b) for a, b, _ in walked], start, lambda n: n == goal)
+    return shortest_path(
+        [(a, b) for a, b, _ in walked],
+        start,
+        lambda n: n[0] == "s" and epic_of.get(n) == goal[1],
+    )
+
+
+async def _reject(conn: Connection, path: list[cycles.Node]) -> DependencyCycle:
+    names = await cycles.labels(
+        conn, [n[1] for n in path if n[0] == "s"], [n[1] for n in path if n[0] == "e"]
+    )
+    return DependencyCycle(
+        [
+            {"type": KIND[kind], "id": str(ident), "number": names[(kind, ident)]}
+            for kind, ident in path
+        ]
+    )
+
+
+async def create_story_dependency(
+    conn: Connection, principal: Principal, body: StoryDependencyCreate
+) -> StoryDependencyRow:
+    if body.story_id == body.depends_on_story_id:
+        raise DependencyOnSelf("story", "body.depends_on_story_id")
+    found = await _story(conn, body.story_id, "body.story_id")
+    await projects.writable(conn, found.project_id, lock=True)
+    # Read both ends again under the lock: the story may have moved or gone meanwhile.
+    story = await _story(conn, body.story_id, "body.story_id")
+    depends_on = await _story(conn, body.depends_on_story_id, "body.depends_on_story_id")
+    if depends_on.project_id != story.project_id:
+        raise DependencyAcrossProjects("story", "body.depends_on_story_id")
+    existing = await repository.find_story_edge(conn, story.id, depends_on.id)
+    if existing is not None:
+        raise DependencyExists(details={"dependency_id": str(existing)})
+    # story -> depends_on closes a cycle iff depends_on already reaches story.
+    path = await _cycle(
+        conn,
+        story.project_id,
+        ("s", depends_on.id),
+        depends_on.epic_id,
+        ("s", story.id),
+        story.epic_id,
+    )
+    if path is not None:
+        raise await _reject(conn, [("s", story.id), *path])
+    edge_id = new_id()
+    try:
+        await repository.insert_story_edge(
+            conn,
+            tenant_id=principal.tenant,
+            id=edge_id,
+            project_id=story.project_id,
+            story=story,
+            depends_on=depends_on,
+        )
+    except pg.ForeignKeyViolation as exc:
+        # The story moved to another epic between the read and the insert.
+        raise UnprocessableEntity.for_field("body.story_id", "the story changed; retry") from exc
+    row = await repository.get_story_edge(conn, edge_id)
+    assert row is not None
+    await audit.record(
+        conn,
+        principal,
+        entity_type="story_dependency",
+        entity_id=row.id,
+        action="created",
+        after=story_view(row),
+        project_id=row.project_id,
+    )
+    return row
+
+
+async def create_epic_dependency(
+    conn: Connection, principal: Principal, body: EpicDependencyCreate
+) -> EpicDependencyRow:
+    if body.epic_id == body.depends_on_epic_id:
+        raise DependencyOnSelf("epic", "body.depends_on_epic_id")
+    epic = await _epic(conn, body.epic_id, "body.epic_id")
+    depends_on = await _epic(conn, body.depends_on_epic_id, "body.depends_on_epic_id")
+    if depends_on.project_id != epic.project_id:
+        raise DependencyAcrossProjects("epic", "body.depends_on_epic_id")
+    await projects.writable(conn, epic.project_id, lock=True)
+    existing = await repository.find_epic_edge(conn, epic.id, depends_on.id)
+    if existing is not None:
+        raise DependencyExists(details={"dependency_id": str(existing)})
+    path = await _epic_cycle(conn, epic, depends_on)
+    if path is not None:
+        raise await _reject(conn, path)
+    edge_id = new_id()
+    try:
+        await repository.insert_epic_edge(
+            conn,
+            tenant_id=principal.tenant,
+            id=edge_id,
+            project_id=epic.project_id,
+            epic=epic.id,
+            depends_on=depends_on.id,
+        )
+    except pg.ForeignKeyViolation as exc:
+        # An epic was deleted by a transaction that committed while this one waited.
+        raise UnprocessableEntity.for_field("body.epic_id", "no such epic") from exc
+    row = await repository.get_epic_edge(conn, edge_id)
+    assert row is not None
+    await audit.record(
+        conn,
+        principal,
+        entity_type="epic_dependency",
+        entity_id=row.id,
+        action="created",
+        after=epic_view(row),
+        project_id=row.project_id,
+    )
+    return row
+
+
+async def _epic_cycle(
+    conn: Connection, epic: EpicEnd, depends_on: EpicEnd
+) -> list[cycles.Node] | None:
+    """epic -> depends_on is refused when epic edges alone lead back (even between empty
+    epics), or when every story of depends_on reaches some story of epic."""
+    if await cycles.epic_edges_reach(conn, depends_on.id, epic.id):
+        pairs = await cycles.epic_edge_pairs(conn, epic.project_id)
+        back = shortest_path(pairs, depends_on.id, lambda e: e == epic.id)
+        assert back is not None
+        return [("e", epic.id), *(("e", e) for e in back)]
+    path = await _cycle(
+        conn,
+        epic.project_id,
+        ("e", depends_on.id),
+        depends_on.id,
+        ("e", epic.id),
+        epic.id,
+    )
+    if path is None:
+        return None
+    # The path ends at a story of ``epic``; the new edge makes it wait for depends_on.
+    return [*path, ("e", depends_on.id)]
+
+
+async def delete_story_dependency(
+    conn: Connection, principal: Principal, edge_id: UUID
+) -> StoryDependency:
+    found = await repository.get_story_edge(conn, edge_id)
+    if found is None:
+        raise StoryDependencyNotFound()
+    await projects.writable(conn, found.project_id, lock=True)
+    row = await repository.get_story_edge(conn, edge_id)
+    if row is None:
+        raise StoryDependencyNotFound()
+    await repository.delete_story_edge(conn, edge_id)
+    removed = story_view(row)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="story_dependency",
+        entity_id=row.id,
+        action="deleted",
+        before=removed,
+        project_id=row.project_id,
+    )
+    return removed
+
+
+async def delete_epic_dependency(
+    conn: Connection, principal: Principal, edge_id: UUID
+) -> EpicDependency:
+    found = await repository.get_epic_edge(conn, edge_id)
+    if found is None:
+        raise EpicDependencyNotFound()
+    await projects.writable(conn, found.project_id, lock=True)
+    row = await repository.get_epic_edge(conn, edge_id)
+    if row is None:
+        raise EpicDependencyNotFound()
+    await repository.delete_epic_edge(conn, edge_id)
+    removed = epic_view(row)
+    await audit.record(
+        conn,
+        principal,
+        entity_type="epic_dependency",
+        entity_id=row.id,
+        action="deleted",
+        before=removed,
+        project_id=row.project_id,
+    )
+    return removed
+
+
+async def list_story_dependencies(
+    conn: Connection, principal: Principal, epic_id: UUID, page: Pagination
+) -> tuple[list[StoryDependency], int]:
+    epic = await epics.get(conn, principal, epic_id)
+    rows, total = await repository.story_edges_of_epic(
+        conn, project_id=epic.project_id, epic_id=epic.id, limit=page.limit, offset=page.offset
+    )
+    return [story_view(r) for r in rows], total
+
+
+async def list_epic_dependencies(
+    conn: Connection, principal: Principal, project_id: UUID, page: Pagination
+) -> tuple[list[EpicDependency], int]:
+    await projects.get(conn, principal, project_id)
+    rows, total = await repository.epic_edges_of_project(
+        conn, project_id=project_id, limit=page.limit, offset=page.offset
+    )
+    return [epic_view(r) for r in rows], total

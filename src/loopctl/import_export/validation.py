@@ -1,0 +1,203 @@
+"""The document's own rules, checked against the project as it is: limits, numbers,
+references and progress fields. Every problem names its JSON path
+(``body.epics[3].stories[7].number``), like request validation errors do.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from loopctl.import_export.repository import EpicState, StoryState
+from loopctl.import_export.schemas import MAX_ERRORS, DocEpic, DocStory, Limits, ProjectDocument
+from loopctl.kit.ids import new_id
+
+# Claims belong to a live agent's lease; a document cannot bring one along.
+IN_FLIGHT = {"contracted", "assigned", "implementing"}
+
+
+def epic_path(i: int) -> str:
+    return f"body.epics[{i}]"
+
+
+def story_path(i: int, j: int) -> str:
+    return f"body.epics[{i}].stories[{j}]"
+
+
+@dataclass
+class Problems:
+    """Problems found so far: the first MAX_ERRORS in full, the rest counted."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, path: str, message: str, type_: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_ERRORS:
+            self.items.append({"field": path, "message": message, "type": type_})
+
+
+@dataclass
+class Resolved:
+    """The document's numbers resolved to ids, and where each edge came from."""
+
+    epic_ids: dict[int, UUID] = field(default_factory=dict)
+    story_ids: dict[str, UUID] = field(default_factory=dict)
+    # The epic (number) every story of the project will be in.
+    epic_of: dict[str, int] = field(default_factory=dict)
+    story_paths: dict[str, str] = field(default_factory=dict)
+    story_edge_paths: dict[tuple[str, str], str] = field(default_factory=dict)
+    epic_edge_paths: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Stories the document gives progress to (which needs a user key).
+    status_paths: list[str] = field(default_factory=list)
+
+
+class Checker:
+    def __init__(
+        self,
+        doc: ProjectDocument,
+        old_epics: dict[int, EpicState],
+        old_stories: dict[str, StoryState],
+        limits: Limits,
+        problems: Problems,
+    ) -> None:
+        self.doc = doc
+        self.old_epics = old_epics
+        self.old_stories = old_stories
+        self.limits = limits
+        self.problems = problems
+        self.out = Resolved(
+            epic_ids={n: e.id for n, e in old_epics.items()},
+            story_ids={n: s.id for n, s in old_stories.items()},
+        )
+
+    def run(self) -> Resolved | None:
+        if not self._within_limits():
+            return None
+        self._numbers()
+        for i, epic in enumerate(self.doc.epics):
+            self._epic_refs(i, epic)
+            for j, story in enumerate(epic.stories):
+                self._story_refs(i, j, story)
+                self._status(story_path(i, j), story)
+        return self.out
+
+    def _within_limits(self) -> bool:
+        stories = sum(len(e.stories) for e in self.doc.epics)
+        edges = sum(len(s.depends_on) for e in self.doc.epics for s in e.stories)
+        for count, limit, what in (
+            (len(self.doc.epics), self.limits.epics, "epics"),
+            (stories, self.limits.stories, "stories"),
+            (edges, self.limits.story_dependencies, "story dependencies"),
+        ):
+            if count > limit:
+                self.problems.add(
+                    "body.epics",
+                    f"the document has {count} {what}; an import takes at most {limit}",
+                    "too_many",
+                )
+        return not self.problems.total
+
+    def _numbers(self) -> None:
+        epic_at: dict[int, int] = {}
+        story_at: dict[str, tuple[int, int]] = {}
+        number_of = {e.id: n for n, e in self.old_epics.items()}
+        for number, old in self.old_stories.items():
+            self.out.epic_of[number] = number_of[old.epic_id]
+        for i, epic in enumerate(self.doc.epics):
+            first = epic_at.setdefault(epic.number, i)
+            if first != i:
+                self.problems.add(
+                    f"{epic_path(i)}.number",
+                    f"duplicate epic number {epic.number}; also at {epic_path(first)}",
+                    "duplicate",
+                )
+            self.out.epic_ids.setdefault(epic.number, new_id())
+            for j, story in enumerate(epic.stories):
+                seen = story_at.setdefault(story.number, (i, j))
+                if seen != (i, j):
+                    self.problems.add(
+                        f"{story_path(i, j)}.number",
+                        f"duplicate story number {story.number!r}; also at {story_path(*seen)}",
+                        "duplicate",
+                    )
+                    continue
+                self.out.story_ids.setdefault(story.number, new_id())
+                self.out.epic_of[story.number] = epic.number
+                self.out.story_paths[story.number] = story_path(i, j)
+
+    def _epic_refs(self, i: int, epic: DocEpic) -> None:
+        seen: set[int] = set()
+        for k, target in enumerate(epic.depends_on):
+            path = f"{epic_path(i)}.depends_on[{k}]"
+            if target == epic.number:
+                self.problems.add(path, "an epic cannot depend on itself", "self_dependency")
+            elif target not in self.out.epic_ids:
+                self.problems.add(
+                    path, f"no epic {target} in the document or the project", "unknown_reference"
+                )
+            elif target in seen:
+                self.problems.add(path, f"epic {target} is listed twice", "duplicate")
+            else:
+                self.out.epic_edge_paths.setdefault((epic.number, target), path)
+            seen.add(target)
+
+    def _story_refs(self, i: int, j: int, story: DocStory) -> None:
+        seen: set[str] = set()
+        for k, target in enumerate(story.depends_on):
+            path = f"{story_path(i, j)}.depends_on[{k}]"
+            if target == story.number:
+                self.problems.add(path, "a story cannot depend on itself", "self_dependency")
+            elif target not in self.out.story_ids:
+                self.problems.add(
+                    path,
+                    f"no story {target!r} in the document or the project",
+                    "unknown_reference",
+                )
+            elif target in seen:
+                self.problems.add(path, f"story {target!r} is listed twice", "duplicate")
+            else:
+                self.out.story_edge_paths.setdefault((story.number, target), path)
+            seen.add(target)
+
+    def _status(self, path: str, story: DocStory) -> None:
+        current = self.old_stories.get(story.number)
+        if current is not None:
+            for name in ("agent_status", "verified_status"):
+                given, now = getattr(story, name), getattr(current, name)
+                if given is not None and given != now:
+                    self.problems.add(
+                        f"{path}.{name}",
+                        f"this story exists with {name} {now!r}; an import keeps the progress "
+                        "of existing stories, so leave the field out or give the current value",
+                        "status_not_importable",
+                    )
+            return
+        agent = story.agent_status or "pending"
+        verified = story.verified_status or "unverified"
+        if agent in IN_FLIGHT:
+            self.problems.add(
+                f"{path}.agent_status",
+                f"{agent!r} is a claim by a live agent and cannot be imported; use pending or "
+                "reported_done",
+                "status_not_importable",
+            )
+        elif verified == "verified" and agent != "reported_done":
+            self.problems.add(
+                f"{path}.verified_status",
+                "a verified story must have agent_status reported_done",
+                "status_not_importable",
+            )
+        if agent != "pending" or verified != "unverified":
+            self.out.status_paths.append(path)
+
+
+def check(
+    doc: ProjectDocument,
+    old_epics: dict[int, EpicState],
+    old_stories: dict[str, StoryState],
+    limits: Limits,
+    problems: Problems,
+) -> Resolved | None:
+    """The document's numbers resolved, or None if it is over the limits (then nothing
+    else is checked: such a document may be too big to be worth walking)."""
+    return Checker(doc, old_epics, old_stories, limits, problems).run()

@@ -1,0 +1,154 @@
+"""Who may import and export which project: keys, roles, tenants, ids, archived projects."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from loopctl.runtime import Runtime
+from tests.fixtures.factories import Key, Tenant
+from tests.fixtures.http import API, UNKNOWN_KEY, bearer, data_of, error_of, invalid
+from tests.fixtures.work import make_epic, make_project
+from tests.import_export.documents import export_doc, import_doc, plan
+
+# (method, path under /projects/{id}, minimum role, body)
+ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("POST", "/import", "orchestrator", plan()),
+    ("GET", "/export", "agent", None),
+]
+
+
+async def call(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    project_id: Any,
+    body: dict[str, Any] | None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    url = f"{API}/projects/{project_id}{path}"
+    return await client.request(method, url, json=body, headers=headers or {})
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
+async def test_no_key_or_an_unknown_key_is_unauthorized(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    method: str,
+    path: str,
+    role: str,
+    body: dict[str, Any] | None,
+) -> None:
+    project = await make_project(runtime, tenant)
+    error_of(await call(client, method, path, project.id, body), 401, "unauthorized")
+    response = await call(client, method, path, project.id, body, bearer(UNKNOWN_KEY))
+    error_of(response, 401, "invalid_api_key")
+
+
+async def test_an_agent_cannot_import(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, agent_key: Key, user_key: Key
+) -> None:
+    project = await make_project(runtime, tenant)
+    error = error_of(
+        await import_doc(client, agent_key, project.id, plan()), 403, "insufficient_role"
+    )
+    assert error["details"] == {"required_role": "orchestrator", "role": "agent"}
+    assert (await export_doc(client, user_key, project.id))["epics"] == []
+
+
+async def test_an_orchestrator_imports_and_an_agent_exports(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    agent_key: Key,
+    orchestrator_key: Key,
+) -> None:
+    project = await make_project(runtime, tenant)
+    report = data_of(await import_doc(client, orchestrator_key, project.id, plan()))
+    assert report["stories"]["created"] == 4
+    exported = await export_doc(client, agent_key, project.id)
+    assert [s["number"] for e in exported["epics"] for s in e["stories"]] == [
+        "1.1",
+        "1.2",
+        "2.1",
+        "2.2",
+    ]
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
+async def test_another_tenants_project_is_not_found(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    other_tenant: Tenant,
+    user_key: Key,
+    method: str,
+    path: str,
+    role: str,
+    body: dict[str, Any] | None,
+) -> None:
+    theirs = await make_project(runtime, other_tenant)
+    response = await call(client, method, path, theirs.id, body, user_key.headers)
+    error_of(response, 404, "project_not_found")
+
+
+@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", "01a20e69-2623-751b-a85a-c01c41d08dd"])
+async def test_a_malformed_project_id_is_not_found(
+    client: httpx.AsyncClient,
+    user_key: Key,
+    method: str,
+    path: str,
+    role: str,
+    body: dict[str, Any] | None,
+    bad_id: str,
+) -> None:
+    error_of(await call(client, method, path, bad_id, body, user_key.headers), 404, "not_found")
+
+
+async def test_an_unknown_project_is_not_found(client: httpx.AsyncClient, user_key: Key) -> None:
+    missing = "01a20e69-2623-751b-a85a-c01c41d08dd6"
+    error_of(await import_doc(client, user_key, missing, plan()), 404, "project_not_found")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"epics": []}, "body.format"),
+        ({"format": "loopctl.project.v2", "epics": []}, "body.format"),
+        ({"format": "loopctl.project.v1", "epics": {}}, "body.epics"),
+        ({"format": "loopctl.project.v1", "epics": [], "extra": 1}, "body.extra"),
+        ({"format": "loopctl.project.v1", "project": {"slug": "x"}}, "body.project.slug"),
+        ({"format": "loopctl.project.v1", "project": {"name": None}}, "body.project.name"),
+    ],
+)
+async def test_a_bad_body_is_rejected_naming_the_field(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    user_key: Key,
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    project = await make_project(runtime, tenant)
+    invalid(await import_doc(client, user_key, project.id, body), field)
+
+
+async def test_unknown_query_parameters_are_rejected(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, user_key: Key
+) -> None:
+    project = await make_project(runtime, tenant)
+    response = await import_doc(client, user_key, project.id, plan(), merge_mode="true")
+    error_of(response, 422, "validation_error")
+
+
+async def test_an_archived_project_is_read_only_but_exportable(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, user_key: Key
+) -> None:
+    project = await make_project(runtime, tenant)
+    await make_epic(runtime, tenant, project, 1)
+    data_of(await client.delete(f"{API}/projects/{project.id}", headers=user_key.headers))
+    for params in ({}, {"merge": "true"}, {"dry_run": "true"}):
+        response = await import_doc(client, user_key, project.id, plan(), **params)
+        error_of(response, 409, "project_archived")
+    assert [e["number"] for e in (await export_doc(client, user_key, project.id))["epics"]] == [1]
