@@ -1,9 +1,10 @@
 """Authenticated read throughput: loopctl's ``GET /api/v1/tenants/me`` against a floor.
 
-Starts ``loopctl serve`` (with its embedded PostgreSQL) on a fresh temporary data dir, then
-the floor app (``floor_app.py``) on the same database, and drives each in turn with the
-load generator (``loadgen.py``, its own process) at each concurrency. Prints one table of
-medians; exits 1 if any request failed. See benchmarks/README.md.
+Starts ``loopctl serve`` (with its embedded PostgreSQL) on a fresh temporary data dir,
+registers a tenant and mints an agent key through the API, starts the floor app
+(``floor_app.py``) on the same database, and drives each in turn with the load generator
+(``loadgen.py``, its own process) at each concurrency. Prints one table of medians; exits 1
+if any request failed. See docs/benchmarks.md.
 
     .venv/bin/python benchmarks/auth_read.py [--duration 5] [--repeats 3] [--concurrency 1,16,64]
 """
@@ -33,7 +34,7 @@ import psutil  # type: ignore[import-untyped]
 from psycopg.conninfo import make_conninfo
 
 from loopctl.config import Settings
-from loopctl.embedded import CREDENTIALS, DATABASE, LOCAL_KEY
+from loopctl.embedded import CREDENTIALS, DATABASE
 from loopctl.provision import role_url
 
 HERE = Path(__file__).resolve().parent
@@ -183,33 +184,74 @@ def _postgres_memory(pgdata: Path) -> tuple[int, int, int] | None:
     return count, rss, pss
 
 
-def _get(port: int, key: str) -> tuple[int, bytes]:
+def _request(
+    port: int, method: str, path: str, *, key: str | None = None, body: object = None
+) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request("GET", PATH, headers={"Authorization": f"Bearer {key}"})
+        conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
 
 
-def _wait_ready(
-    proc: subprocess.Popen[bytes], port: int, key_file: Path, log: Path | None, name: str
-) -> str:
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path, name: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+            tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{name} exited with {proc.returncode} while starting:\n{tail}")
-        if key_file.exists():
-            key = key_file.read_text().strip()
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                status, body = _get(port, key)
-                if status == 200:
-                    return key
-                raise RuntimeError(f"{name}: GET {PATH} answered {status}: {body[:500]!r}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            # Any HTTP answer means it listens: the floor has no /health and says 404.
+            _request(port, "GET", "/health")
+            return
         time.sleep(0.2)
     raise RuntimeError(f"{name} did not answer within {START_TIMEOUT_SECONDS:.0f} s")
+
+
+def _created(status: int, body: bytes, what: str) -> dict[str, Any]:
+    if status != 201:
+        raise RuntimeError(f"creating {what} answered {status}: {body[:500]!r}")
+    data: dict[str, Any] = json.loads(body)["data"]
+    return data
+
+
+def _agent_key(port: int) -> str:
+    """Register a tenant through the API, then mint an agent key with its user key.
+
+    An agent key, because agents are the callers that read the most; it also makes the
+    server record the agent's ``last_seen_at``, as in production.
+    """
+    slug = f"bench-{os.getpid()}"
+    registered = _created(
+        *_request(port, "POST", "/api/v1/tenants/register", body={"name": slug, "slug": slug}),
+        "the tenant",
+    )
+    user_key: str = registered["api_key"]["raw_key"]
+    agent = _created(
+        *_request(
+            port,
+            "POST",
+            "/api/v1/api_keys",
+            key=user_key,
+            body={"name": "bench agent key", "role": "agent", "agent_name": "bench-agent"},
+        ),
+        "the agent key",
+    )
+    key: str = agent["raw_key"]
+    return key
+
+
+def _check(port: int, key: str, name: str) -> None:
+    status, body = _request(port, "GET", PATH, key=key)
+    if status != 200:
+        raise RuntimeError(f"{name}: GET {PATH} answered {status}: {body[:500]!r}")
 
 
 def _floor_env(data_dir: Path) -> dict[str, str]:
@@ -420,6 +462,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run loopctl with LOOPCTL_ACCESS_LOG=false (default: on, as shipped)",
     )
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run loopctl under cProfile (CPU time) and write pstats here; slows it down, "
+        "so the figures of such a run are not comparable (see profile_summary.py)",
+    )
+    parser.add_argument(
         "--keep-logs",
         type=Path,
         metavar="DIR",
@@ -466,13 +515,20 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: Processes) -> di
         limits["LOOPCTL_ACCESS_LOG"] = "false"
     _progress("starting loopctl serve (embedded PostgreSQL) ...")
     log = root / "loopctl.log"
+    serve = ["serve", "--data-dir", str(data_dir), "--port", str(ours_port)]
+    if args.profile is not None:
+        command = [sys.executable, str(HERE / "profile_serve.py"), str(args.profile), *serve]
+    else:
+        command = [str(LOOPCTL), *serve]
     ours = processes.start(
         "loopctl",
-        [str(LOOPCTL), "serve", "--data-dir", str(data_dir), "--port", str(ours_port)],
+        command,
         env=_clean_env(**limits),
         log=log,
     )
-    key = _wait_ready(ours, ours_port, data_dir / LOCAL_KEY, log, "loopctl serve")
+    _wait_ready(ours, ours_port, log, "loopctl serve")
+    key = _agent_key(ours_port)
+    _check(ours_port, key, "loopctl serve")
     _progress("starting the floor app ...")
     floor_log = root / "floor.log"
     floor = processes.start(
@@ -481,7 +537,8 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: Processes) -> di
         env=_floor_env(data_dir),
         log=floor_log,
     )
-    _wait_ready(floor, floor_port, data_dir / LOCAL_KEY, floor_log, "floor app")
+    _wait_ready(floor, floor_port, floor_log, "floor app")
+    _check(floor_port, key, "floor app")
     servers = {"loopctl": psutil.Process(ours.pid), "floor": psutil.Process(floor.pid)}
     ports = {"loopctl": ours_port, "floor": floor_port}
     access = "off (--no-access-log)" if args.no_access_log else "on, to a file (as shipped)"
@@ -505,13 +562,14 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: Processes) -> di
 
 def _report(args: argparse.Namespace, cells: dict[int, Cell], pgdata: Path) -> int:
     pool = Settings.model_fields["pool_max_size"].default
+    workers = Settings.model_fields["workers"].default
     print(
         f"GET {PATH}: {args.repeats} run(s) x {args.duration:g} s per cell after "
         f"{args.warmup:g} s warm-up, medians; {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}"
     )
     print(
-        f"loopctl serve: 1 worker, pool max {pool}, access log "
+        f"loopctl serve: {workers} worker(s) (the default), pool max {pool}, access log "
         f"{'off' if args.no_access_log else 'on'}, rate limits raised to {RATE_LIMIT:,}/min "
         "(LOOPCTL_RATE_LIMIT_PER_MINUTE, LOOPCTL_RATE_LIMIT_IP_PER_MINUTE)"
     )

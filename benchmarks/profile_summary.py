@@ -1,14 +1,20 @@
-"""Summarize a py-spy ``--format raw`` profile of a loopctl server: where the CPU time goes.
+"""Summarize a profile of a loopctl server: where the CPU time goes.
+
+Two inputs are understood. A cProfile file written by ``auth_read.py --profile FILE``
+(CPU time; stdlib only): prints own time by package and the top functions. Or a py-spy
+``--format raw`` profile, if you have py-spy (it samples wall time, so a ``send()`` that
+waits for the scheduler counts as busy):
 
     py-spy record --pid <server pid> --duration 20 --rate 250 --format raw -o prof.txt
     python benchmarks/profile_summary.py prof.txt
 
-Prints the functions with the most own time, then the share of samples spent inside each
-layer (a sample counts for a layer when any frame of its stack belongs to it, so layers
-nest and their shares do not add up to 100%).
+For py-spy it prints the functions with the most own time, then the share of samples spent
+inside each layer (a sample counts for a layer when any frame of its stack belongs to it,
+so layers nest and their shares do not add up to 100%).
 """
 
 import argparse
+import pstats
 import re
 import sys
 from collections import Counter
@@ -94,13 +100,49 @@ def summarize(lines: Iterable[str], top: int = 30) -> str:
     return "\n".join(out)
 
 
+# Tried in order: a library, a loopctl package, the standard library.
+_PACKAGES = (
+    re.compile(r"site-packages/([^/]+)"),
+    re.compile(r"src/(loopctl/[^/.]+)"),
+    re.compile(r"python3\.\d+/([^/]+)"),
+)
+
+
+def _package_of(filename: str) -> str:
+    for pattern in _PACKAGES:
+        match = pattern.search(filename)
+        if match:
+            return match.group(1).removesuffix(".py")
+    return "builtins" if filename == "~" else filename
+
+
+def summarize_pstats(path: str, top: int = 30) -> str:
+    """Own CPU time by package, then the functions with the most own time."""
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    own: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    for (filename, line, name), (_, calls, tottime, _, _) in stats.items():
+        package = _package_of(filename)
+        packages[package] += tottime
+        own[f"{name} ({package}:{line}) x{calls}"] += tottime
+    total = sum(own.values()) or 1.0
+    out = [f"{total:.2f} s of profiled CPU", "", "own time by package:"]
+    out += [f"  {t / total:6.1%}  {p}" for p, t in packages.most_common() if t / total >= 0.005]
+    out += ["", f"top {top} functions by own time (x calls):"]
+    out += [f"  {t / total:6.1%}  {f}" for f, t in own.most_common(top)]
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("profile", help="py-spy record --format raw output")
+    parser.add_argument("profile", help="auth_read.py --profile output, or py-spy raw output")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args(argv)
-    with open(args.profile) as handle:
-        print(summarize(handle, args.top))
+    try:
+        print(summarize_pstats(args.profile, args.top))
+    except (ValueError, TypeError, EOFError, OSError, UnicodeDecodeError):
+        with open(args.profile) as handle:
+            print(summarize(handle, args.top))
     return 0
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from loopctl import schema
-from loopctl.api import router as api_router
+from loopctl.api import include_api
 from loopctl.background import maintain
 from loopctl.config import VERSION, Settings
 from loopctl.db import create_pool, tenant_transaction
@@ -107,8 +107,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    # The API first: its requests are the many, and each router passed costs a match.
+    include_api(app)
     app.include_router(discovery_router)
-    app.include_router(api_router)
     templates = {
         id(route.original_route): route.path_format or ""
         for route in iter_route_contexts(app.routes)

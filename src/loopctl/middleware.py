@@ -122,9 +122,8 @@ class RequestMiddleware:
         template = self.templates.get(id(route)) if route is not None else None
         template = template or getattr(route, "path_format", None) or "<unmatched>"
         method = scope.get("method", "")
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.latency.labels(method, template).observe(seconds)
-        if not self.log:
+        self.metrics.observe_request(method, template, status, seconds)
+        if not self.log or not access_log.isEnabledFor(logging.INFO):
             return
         tenant_id = state.get("tenant_id")
         client = scope.get("client")

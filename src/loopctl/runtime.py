@@ -41,7 +41,9 @@ class Runtime:
         )
 
 
-def get_runtime(request: Request) -> Runtime:
+# async: FastAPI runs a plain ``def`` dependency in a worker thread, a thread handoff
+# per request on every route that asks for the runtime.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

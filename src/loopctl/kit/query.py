@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 from loopctl.errors import UnprocessableEntity
 
 _allowed_by_route: dict[int, frozenset[str]] = {}
+_guarded_by_route: dict[int, bool] = {}
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -23,9 +24,33 @@ def allowed_query_params(route: APIRoute) -> frozenset[str]:
     return _allowed_by_route[key]
 
 
+def _guarded(dependant: Dependant) -> bool:
+    return any(
+        getattr(sub.call, "checks_query_params", False) or _guarded(sub)
+        for sub in dependant.dependencies
+    )
+
+
+def guarded(route: APIRoute) -> bool:
+    """Whether a dependency of the route (the role guard) checks the query itself, after
+    authentication: FastAPI runs router-level dependencies first, and a request without a
+    valid key must be a 401 whatever else is wrong with it."""
+    key = id(route)
+    if key not in _guarded_by_route:
+        _guarded_by_route[key] = _guarded(route.dependant)
+    return _guarded_by_route[key]
+
+
 async def reject_unknown_query_params(request: Request) -> None:
+    """Router-level check, for the routes no role guard covers (public ones)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.query_params:
+    if not isinstance(route, APIRoute) or not request.query_params or guarded(route):
+        return
+    check_query_params(request, route)
+
+
+def check_query_params(request: Request, route: APIRoute) -> None:
+    if not request.query_params:
         return
     allowed = allowed_query_params(route)
     unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in allowed]

@@ -47,12 +47,16 @@ async def insert(
         return row
 
 
+# Plain strings, not composed per call: composing costs more than running the statement
+# on the hot path (GET /tenants/me).
+_GET = "SELECT * FROM tenants WHERE id = %s"
+_GET_FOR_UPDATE = "SELECT * FROM tenants WHERE id = %s FOR UPDATE"
+_TENANT_ROW = class_row(TenantRow)
+
+
 async def get(conn: Connection, tenant_id: UUID, *, for_update: bool = False) -> TenantRow | None:
-    query = sql.SQL("SELECT * FROM tenants WHERE id = %s{}").format(
-        maybe(" FOR UPDATE", for_update)
-    )
-    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
-        await cur.execute(query, [tenant_id])
+    async with conn.cursor(row_factory=_TENANT_ROW) as cur:
+        await cur.execute(_GET_FOR_UPDATE if for_update else _GET, [tenant_id])
         return await cur.fetchone()
 
 
