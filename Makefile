@@ -29,5 +29,8 @@ test: lint types
 bench-auth: $(STAMP)
 	$(BIN)/python benchmarks/auth_read.py
 
+bench-graph: $(STAMP)
+	$(BIN)/python benchmarks/graph.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

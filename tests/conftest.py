@@ -1,6 +1,16 @@
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.app",
     "tests.fixtures.roles",
     "tests.fixtures.server",
 ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Imported here: at the top it would import the fixture plugins before pytest can
+    # rewrite their asserts.
+    from tests.fixtures.access import parametrize_routes
+
+    parametrize_routes(metafunc)

@@ -10,163 +10,56 @@ from loopctl.runtime import Runtime
 from tests.dependencies.helpers import (
     EPIC_DEPS,
     STORY_DEPS,
-    World,
     build,
     epic_edge,
     link,
     story_edge,
 )
+from tests.fixtures.access import Ids, Route, RouteAccess, fill
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, audit_rows, data_of, error_of, invalid
 
 LAYOUT = {1: ["1.1", "1.2"], 2: ["2.1"]}
 
-# (method, path template, minimum role, body template); {s}/{e}/{p}/{sd}/{ed} are ids.
-ROUTES: list[tuple[str, str, str, dict[str, str] | None]] = [
-    (
-        "POST",
-        "/story_dependencies",
-        "orchestrator",
-        {"story_id": "{s2}", "depends_on_story_id": "{s1}"},
-    ),
-    (
-        "POST",
-        "/epic_dependencies",
-        "orchestrator",
-        {"epic_id": "{e2}", "depends_on_epic_id": "{e1}"},
-    ),
-    ("DELETE", "/story_dependencies/{sd}", "user", None),
-    ("DELETE", "/epic_dependencies/{ed}", "user", None),
-    ("GET", "/epics/{e1}/story_dependencies", "agent", None),
-    ("GET", "/projects/{p}/epic_dependencies", "agent", None),
-    ("GET", "/projects/{p}/dependency_graph", "agent", None),
-    ("GET", "/projects/{p}/critical_path", "agent", None),
-    ("GET", "/stories/ready?project_id={p}", "agent", None),
-    ("GET", "/stories/blocked?project_id={p}", "agent", None),
-]
-BY_ID = [r for r in ROUTES if r[0] != "POST" and "?" not in r[1]]
-BELOW = {"orchestrator": "agent", "user": "orchestrator"}
-NOT_FOUND = {
-    "/story_dependencies/{sd}": "story_dependency_not_found",
-    "/epic_dependencies/{ed}": "epic_dependency_not_found",
-    "/epics/{e1}/story_dependencies": "epic_not_found",
-}
 
-
-async def _world_with_edges(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant
-) -> tuple[World, dict[str, str]]:
-    world = await build(runtime, tenant, {1: ["1.1"], 2: ["2.1"], 3: ["3.1"]})
-    sd = data_of(await story_edge(client, tenant.user, world.s("3.1"), world.s("1.1")), 201)
-    ed = data_of(await epic_edge(client, tenant.user, world.e(3), world.e(1)), 201)
-    ids = {
-        "s1": str(world.s("1.1")),
-        "s2": str(world.s("2.1")),
-        "e1": str(world.e(1)),
-        "e2": str(world.e(2)),
-        "p": str(world.project.id),
-        "sd": sd["id"],
-        "ed": ed["id"],
-    }
-    return world, ids
-
-
-def _fill(template: Any, ids: dict[str, str]) -> Any:
-    if template is None:
-        return None
-    if isinstance(template, dict):
-        return {k: _fill(v, ids) for k, v in template.items()}
-    return str(template).format(**ids)
-
-
-async def _call(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    body: Any,
-    ids: dict[str, str],
-    key: Key | None,
-) -> httpx.Response:
-    headers = key.headers if key else {}
-    return await client.request(
-        method, API + _fill(path, ids), json=_fill(body, ids), headers=headers
+class TestAccess(RouteAccess):
+    # {s1}/{s2}/{e1}/{e2}/{p} are stories, epics and the project, {sd}/{ed} edges.
+    ROUTES = (
+        Route(
+            "POST",
+            "/story_dependencies",
+            "orchestrator",
+            {"story_id": "{s2}", "depends_on_story_id": "{s1}"},
+        ),
+        Route(
+            "POST",
+            "/epic_dependencies",
+            "orchestrator",
+            {"epic_id": "{e2}", "depends_on_epic_id": "{e1}"},
+        ),
+        Route("DELETE", "/story_dependencies/{sd}", "user", missing="story_dependency_not_found"),
+        Route("DELETE", "/epic_dependencies/{ed}", "user", missing="epic_dependency_not_found"),
+        Route("GET", "/epics/{e1}/story_dependencies", "agent", missing="epic_not_found"),
+        Route("GET", "/projects/{p}/epic_dependencies", "agent", missing="project_not_found"),
+        Route("GET", "/projects/{p}/dependency_graph", "agent", missing="project_not_found"),
+        Route("GET", "/projects/{p}/critical_path", "agent", missing="project_not_found"),
+        Route("GET", "/stories/ready?project_id={p}", "agent"),
+        Route("GET", "/stories/blocked?project_id={p}", "agent"),
     )
 
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-async def test_every_route_needs_a_known_key(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    method: str,
-    path: str,
-    role: str,
-    body: Any,
-) -> None:
-    _, ids = await _world_with_edges(client, runtime, tenant)
-    error_of(await _call(client, method, path, body, ids, None), 401, "unauthorized")
-    unknown = Key("lc_" + "A" * 43, tenant.user.id, "user", None)
-    error_of(await _call(client, method, path, body, ids, unknown), 401, "invalid_api_key")
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), [r for r in ROUTES if r[2] != "agent"])
-async def test_a_role_below_the_minimum_is_forbidden(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    agent_key: Key,
-    orchestrator_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: Any,
-) -> None:
-    _, ids = await _world_with_edges(client, runtime, tenant)
-    key = {"agent": agent_key, "orchestrator": orchestrator_key}[BELOW[role]]
-    error = error_of(await _call(client, method, path, body, ids, key), 403, "insufficient_role")
-    assert error["details"] == {"required_role": role, "role": BELOW[role]}
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-async def test_the_minimum_role_is_enough(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    agent_key: Key,
-    orchestrator_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: Any,
-) -> None:
-    _, ids = await _world_with_edges(client, runtime, tenant)
-    key = {"agent": agent_key, "orchestrator": orchestrator_key, "user": tenant.user}[role]
-    response = await _call(client, method, path, body, ids, key)
-    assert response.status_code in (200, 201), response.text
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), BY_ID)
-async def test_another_tenants_ids_are_not_found(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    other_tenant: Tenant,
-    method: str,
-    path: str,
-    role: str,
-    body: Any,
-) -> None:
-    _, theirs = await _world_with_edges(client, runtime, other_tenant)
-    response = await _call(client, method, path, body, theirs, tenant.user)
-    error_of(response, 404, NOT_FOUND.get(path, "project_not_found"))
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), BY_ID)
-async def test_malformed_ids_are_not_found(
-    client: httpx.AsyncClient, tenant: Tenant, method: str, path: str, role: str, body: Any
-) -> None:
-    ids = dict.fromkeys(("s1", "s2", "e1", "e2", "p", "sd", "ed"), "not-a-uuid")
-    error_of(await _call(client, method, path, body, ids, tenant.user), 404, "not_found")
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        world = await build(runtime, tenant, {1: ["1.1"], 2: ["2.1"], 3: ["3.1"]})
+        sd = data_of(await story_edge(client, tenant.user, world.s("3.1"), world.s("1.1")), 201)
+        ed = data_of(await epic_edge(client, tenant.user, world.e(3), world.e(1)), 201)
+        return {
+            "s1": str(world.s("1.1")),
+            "s2": str(world.s("2.1")),
+            "e1": str(world.e(1)),
+            "e2": str(world.e(2)),
+            "p": str(world.project.id),
+            "sd": sd["id"],
+            "ed": ed["id"],
+        }
 
 
 @pytest.mark.parametrize("path", ["/stories/ready", "/stories/blocked"])
@@ -230,7 +123,7 @@ async def test_create_rejects_a_bad_body(
     world = await build(runtime, tenant, LAYOUT)
     ids = {"s1": str(world.s("1.1")), "s2": str(world.s("2.1"))}
     ids |= {"e1": str(world.e(1)), "e2": str(world.e(2))}
-    response = await client.post(url, json=_fill(body, ids), headers=tenant.user.headers)
+    response = await client.post(url, json=fill(body, ids), headers=tenant.user.headers)
     invalid(response, field)
 
 

@@ -9,28 +9,12 @@ import pytest
 
 from loopctl.db import Connection
 from loopctl.runtime import Runtime
-from tests.epics.world import make_world, request
+from tests.epics.world import make_world
+from tests.fixtures.access import Ids, Route, RouteAccess, fill
 from tests.fixtures.factories import Key, Tenant
-from tests.fixtures.http import API, UNKNOWN_KEY, audit_rows, bearer, data_of, error_of, invalid
+from tests.fixtures.http import API, audit_rows, data_of, error_of, invalid
 from tests.fixtures.work import make_epic, make_project, make_story, set_status
 
-# (method, path, minimum role, a valid body, the error code of a foreign or malformed id)
-ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str]] = [
-    ("GET", "/projects/{project}/epics", "agent", None, "project_not_found"),
-    (
-        "POST",
-        "/projects/{project}/epics",
-        "orchestrator",
-        {"number": 7, "title": "New"},
-        "project_not_found",
-    ),
-    ("GET", "/epics/{epic}", "agent", None, "epic_not_found"),
-    ("PATCH", "/epics/{epic}", "orchestrator", {"title": "Renamed"}, "epic_not_found"),
-    ("DELETE", "/epics/{epic}", "user", None, "epic_not_found"),
-    ("GET", "/epics/{epic}/progress", "agent", None, "epic_not_found"),
-]
-WRITES = [r for r in ROUTES if r[2] != "agent"]
-BELOW = {"orchestrator": "agent", "user": "orchestrator"}
 FIELDS = {
     "id",
     "project_id",
@@ -48,148 +32,35 @@ FIELDS = {
 # --- access -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), ROUTES)
-@pytest.mark.parametrize(
-    ("headers", "code"), [({}, "unauthorized"), (bearer(UNKNOWN_KEY), "invalid_api_key")]
-)
-async def test_every_route_needs_a_valid_key(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-    headers: dict[str, str],
-    code: str,
-) -> None:
-    world = await make_world(runtime, tenant)
-    error_of(await request(client, method, world.url(path), body, headers), 401, code)
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), WRITES)
-async def test_a_role_below_the_minimum_is_forbidden_and_changes_nothing(
-    client: httpx.AsyncClient,
-    conn: Connection,
-    runtime: Runtime,
-    tenant: Tenant,
-    agent_key: Key,
-    orchestrator_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-) -> None:
-    world = await make_world(runtime, tenant)
-    before = len(await audit_rows(conn, tenant.id))
-    key = {"agent": agent_key, "orchestrator": orchestrator_key}[BELOW[role]]
-    response = await request(client, method, world.url(path), body, key.headers)
-    error = error_of(response, 403, "insufficient_role")
-    assert error["details"] == {"required_role": role, "role": BELOW[role]}
-    assert len(await audit_rows(conn, tenant.id)) == before
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), ROUTES)
-async def test_the_minimum_role_is_enough(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    agent_key: Key,
-    orchestrator_key: Key,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-) -> None:
-    world = await make_world(runtime, tenant)
-    key = {"agent": agent_key, "orchestrator": orchestrator_key, "user": user_key}[role]
-    url = world.url(path) + ("?force=true" if method == "DELETE" else "")
-    response = await request(client, method, url, body, key.headers)
-    assert response.status_code in (200, 201), response.text
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), ROUTES)
-async def test_another_tenants_ids_are_not_found(
-    client: httpx.AsyncClient,
-    conn: Connection,
-    runtime: Runtime,
-    other_tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-) -> None:
-    theirs = await make_world(runtime, other_tenant)
-    response = await request(client, method, theirs.url(path), body, user_key.headers)
-    error_of(response, 404, missing)
-    shown = data_of(
-        await client.get(theirs.url("/epics/{epic}"), headers=other_tenant.user.headers)
+class TestAccess(RouteAccess):
+    ROUTES = (
+        Route("GET", "/projects/{project}/epics", "agent", missing="project_not_found"),
+        Route(
+            "POST",
+            "/projects/{project}/epics",
+            "orchestrator",
+            {"number": 7, "title": "New"},
+            "project_not_found",
+        ),
+        Route("GET", "/epics/{epic}", "agent", missing="epic_not_found"),
+        Route("PATCH", "/epics/{epic}", "orchestrator", {"title": "Renamed"}, "epic_not_found"),
+        Route("DELETE", "/epics/{epic}", "user", missing="epic_not_found", query="force=true"),
+        Route("GET", "/epics/{epic}/progress", "agent", missing="epic_not_found"),
     )
-    assert (shown["title"], len(shown["stories"])) == ("Epic 1", 1)
-    assert [r.action for r in await audit_rows(conn, other_tenant.id, entity_type="epic")] == [
-        "created"
-    ]
 
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        return (await make_world(runtime, tenant)).ids()
 
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), ROUTES)
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "1", "01a20f32-0f1f-731b-b8e4"])
-async def test_a_malformed_id_is_not_found(
-    client: httpx.AsyncClient,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-    bad_id: str,
-) -> None:
-    url = API + path.format(project=bad_id, epic=bad_id)
-    error_of(await request(client, method, url, body, user_key.headers), 404, "not_found")
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "role", "body", "missing"), [r for r in ROUTES if r[3] is not None]
-)
-async def test_unknown_body_fields_are_rejected(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any],
-    missing: str,
-) -> None:
-    world = await make_world(runtime, tenant)
-    response = await request(
-        client, method, world.url(path), {**body, "owner": "me"}, user_key.headers
-    )
-    [error] = invalid(response, "body.owner")
-    assert error["type"] == "extra_forbidden"
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body", "missing"), ROUTES)
-async def test_unknown_query_parameters_are_rejected(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    missing: str,
-) -> None:
-    world = await make_world(runtime, tenant)
-    url = world.url(path) + "?colour=red"
-    invalid(await request(client, method, url, body, user_key.headers), "query.colour")
+    async def after_foreign(
+        self, client: httpx.AsyncClient, conn: Connection, owner: Tenant, ids: Ids
+    ) -> None:
+        shown = data_of(
+            await client.get(API + fill("/epics/{epic}", ids), headers=owner.user.headers)
+        )
+        assert (shown["title"], len(shown["stories"])) == ("Epic 1", 1)
+        assert [r.action for r in await audit_rows(conn, owner.id, entity_type="epic")] == [
+            "created"
+        ]
 
 
 # --- create -------------------------------------------------------------------------------

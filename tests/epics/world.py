@@ -23,6 +23,14 @@ class World:
     epic: EpicRow
     story: StoryRow
 
+    def ids(self) -> dict[str, str]:
+        """The ids of its parts by the placeholders ``url`` fills in."""
+        return {
+            "project": str(self.project.id),
+            "epic": str(self.epic.id),
+            "story": str(self.story.id),
+        }
+
     def url(self, template: str, **ids: object) -> str:
         """``template`` under /api/v1 with {project}, {epic} and {story} filled in."""
         names = {"project": self.project.id, "epic": self.epic.id, "story": self.story.id}

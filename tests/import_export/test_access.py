@@ -6,44 +6,21 @@ import httpx
 import pytest
 
 from loopctl.runtime import Runtime
+from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.factories import Key, Tenant
-from tests.fixtures.http import API, UNKNOWN_KEY, bearer, data_of, error_of, invalid
+from tests.fixtures.http import API, data_of, error_of, invalid
 from tests.fixtures.work import make_epic, make_project
 from tests.import_export.documents import export_doc, import_doc, plan
 
-# (method, path under /projects/{id}, minimum role, body)
-ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
-    ("POST", "/import", "orchestrator", plan()),
-    ("GET", "/export", "agent", None),
-]
 
+class TestAccess(RouteAccess):
+    ROUTES = (
+        Route("POST", "/projects/{project}/import", "orchestrator", plan(), "project_not_found"),
+        Route("GET", "/projects/{project}/export", "agent", missing="project_not_found"),
+    )
 
-async def call(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    project_id: Any,
-    body: dict[str, Any] | None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    url = f"{API}/projects/{project_id}{path}"
-    return await client.request(method, url, json=body, headers=headers or {})
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-async def test_no_key_or_an_unknown_key_is_unauthorized(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    project = await make_project(runtime, tenant)
-    error_of(await call(client, method, path, project.id, body), 401, "unauthorized")
-    response = await call(client, method, path, project.id, body, bearer(UNKNOWN_KEY))
-    error_of(response, 401, "invalid_api_key")
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        return {"project": str((await make_project(runtime, tenant)).id)}
 
 
 async def test_an_agent_cannot_import(
@@ -74,36 +51,6 @@ async def test_an_orchestrator_imports_and_an_agent_exports(
         "2.1",
         "2.2",
     ]
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-async def test_another_tenants_project_is_not_found(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    other_tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    theirs = await make_project(runtime, other_tenant)
-    response = await call(client, method, path, theirs.id, body, user_key.headers)
-    error_of(response, 404, "project_not_found")
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", "01a20e69-2623-751b-a85a-c01c41d08dd"])
-async def test_a_malformed_project_id_is_not_found(
-    client: httpx.AsyncClient,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-    bad_id: str,
-) -> None:
-    error_of(await call(client, method, path, bad_id, body, user_key.headers), 404, "not_found")
 
 
 async def test_an_unknown_project_is_not_found(client: httpx.AsyncClient, user_key: Key) -> None:

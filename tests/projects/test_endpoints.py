@@ -8,6 +8,7 @@ import pytest
 from loopctl.db import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES
 from loopctl.runtime import Runtime
+from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import (
@@ -34,112 +35,21 @@ async def archive(client: httpx.AsyncClient, key: Key, project_id: Any) -> None:
 
 # --- access -------------------------------------------------------------------------------
 
-# (method, path under /projects, minimum role, a valid body)
-ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
-    ("POST", "", "orchestrator", new("made-here")),
-    ("GET", "", "agent", None),
-    ("GET", "/{id}", "agent", None),
-    ("PATCH", "/{id}", "orchestrator", {"name": "Renamed"}),
-    ("DELETE", "/{id}", "user", None),
-    ("GET", "/{id}/progress", "agent", None),
-]
-BY_ID = [r for r in ROUTES if "{id}" in r[1]]
-BELOW = {"orchestrator": "agent", "user": "orchestrator"}
 
-
-async def call(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    project_id: Any,
-    body: dict[str, Any] | None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    url = PROJECTS + path.format(id=project_id)
-    return await client.request(method, url, json=body, headers=headers or {})
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), ROUTES)
-async def test_every_route_needs_a_key(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    project = await make_project(runtime, tenant)
-    error_of(await call(client, method, path, project.id, body), 401, "unauthorized")
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), [r for r in ROUTES if r[2] != "agent"])
-async def test_a_role_below_the_minimum_is_forbidden(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    agent_key: Key,
-    orchestrator_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    project = await make_project(runtime, tenant)
-    key = {"agent": agent_key, "orchestrator": orchestrator_key}[BELOW[role]]
-    response = await call(client, method, path, project.id, body, key.headers)
-    error = error_of(response, 403, "insufficient_role")
-    assert error["details"] == {"required_role": role, "role": BELOW[role]}
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), BY_ID)
-async def test_another_tenants_project_is_not_found(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    other_tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    theirs = await make_project(runtime, other_tenant)
-    response = await call(client, method, path, theirs.id, body, user_key.headers)
-    error_of(response, 404, "project_not_found")
-
-
-@pytest.mark.parametrize(("method", "path", "role", "body"), BY_ID)
-async def test_a_malformed_project_id_is_not_found(
-    client: httpx.AsyncClient,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any] | None,
-) -> None:
-    response = await call(client, method, path, "not-a-uuid", body, user_key.headers)
-    error_of(response, 404, "not_found")
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "role", "body"), [r for r in ROUTES if r[3] is not None]
-)
-async def test_unknown_body_fields_are_rejected(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    user_key: Key,
-    method: str,
-    path: str,
-    role: str,
-    body: dict[str, Any],
-) -> None:
-    project = await make_project(runtime, tenant)
-    response = await call(
-        client, method, path, project.id, {**body, "owner": "me"}, user_key.headers
+class TestAccess(RouteAccess):
+    ROUTES = (
+        Route("POST", "/projects", "orchestrator", new("made-here")),
+        Route("GET", "/projects", "agent"),
+        Route("GET", "/projects/{project}", "agent", missing="project_not_found"),
+        Route(
+            "PATCH", "/projects/{project}", "orchestrator", {"name": "Renamed"}, "project_not_found"
+        ),
+        Route("DELETE", "/projects/{project}", "user", missing="project_not_found"),
+        Route("GET", "/projects/{project}/progress", "agent", missing="project_not_found"),
     )
-    [error] = invalid(response, "body.owner")
-    assert error["type"] == "extra_forbidden"
+
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        return {"project": str((await make_project(runtime, tenant)).id)}
 
 
 @pytest.mark.parametrize(
