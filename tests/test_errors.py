@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from loopctl.app import create_app
 from loopctl.db import Connection
+from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.observability import JsonFormatter
 from loopctl.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
@@ -328,3 +330,14 @@ async def test_the_access_log_can_be_turned_off(
     with caplog.at_level(logging.INFO, logger="loopctl.access"):
         await client.get("/health")
     assert access_lines(caplog) == []
+
+
+def test_every_api_route_checks_unknown_query_parameters(app: FastAPI) -> None:
+    # Guarded routes check in their role guard (after authentication); the public ones
+    # through a dependency. A new public route without either would silently accept typos.
+    contexts = [c for c in iter_route_contexts(app.routes) if (c.path_format or "").startswith(API)]
+    routes = [c.original_route for c in contexts if isinstance(c.original_route, APIRoute)]
+    assert len(routes) > 40
+    for route in routes:
+        checked = any(d.dependency is reject_unknown_query_params for d in route.dependencies)
+        assert guarded(route) or checked, route.path

@@ -78,7 +78,9 @@ def _has_inputs(dependant: Dependant) -> bool:
 def _checks_query(dependant: Dependant) -> bool:
     """Whether unknown query parameters are rejected (every /api/v1 route): a 422 even
     for a route that takes no input of its own."""
-    if dependant.call is reject_unknown_query_params:
+    if dependant.call is reject_unknown_query_params or getattr(
+        dependant.call, "checks_query_params", False
+    ):
         return True
     return any(_checks_query(sub) for sub in dependant.dependencies)
 
