@@ -108,15 +108,25 @@ async def reaches(
     return bool(row and row[0])
 
 
-async def walk_edges(
-    conn: Connection, start: Node, start_epic: UUID, epics: list[UUID]
+async def step(
+    conn: Connection, frontier: list[tuple[Node, UUID]], epics: list[UUID]
 ) -> list[tuple[Node, Node, UUID]]:
-    """Every edge the walk from ``start`` follows, as (from, to, epic of to); used only to
-    name the path once a cycle is known to exist."""
-    query = sql.SQL(
-        "{} SELECT w.kind, w.id, n.kind, n.id, n.epic FROM walk w CROSS JOIN LATERAL ({}) n"
-    ).format(_WALK, _STEP)
-    cur = await conn.execute(query, _start(start, start_epic, epics))
+    """One breadth-first level of the walk: every edge out of the ``frontier`` nodes (each
+    with its epic), as (from, to, epic of to). Used only to name the path once a cycle is
+    known to exist, so a refusal costs as many levels as the path is long."""
+    query = sql.SQL("""
+        SELECT w.kind, w.id, n.kind, n.id, n.epic
+          FROM unnest(%(kinds)s::text[], %(ids)s::uuid[], %(node_epics)s::uuid[])
+               AS w(kind, id, epic)
+         CROSS JOIN LATERAL ({}) n
+    """).format(_STEP)
+    params = {
+        "kinds": [node[0] for node, _ in frontier],
+        "ids": [node[1] for node, _ in frontier],
+        "node_epics": [epic for _, epic in frontier],
+        "epics": epics,
+    }
+    cur = await conn.execute(query, params)
     return [((a, b), (c, d), e) for a, b, c, d, e in await cur.fetchall()]
 
 

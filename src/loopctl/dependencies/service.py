@@ -80,15 +80,30 @@ async def _cycle(
     between = await cycles.epics_between(conn, project_id, start_epic, goal_epic)
     if not between or not await cycles.reaches(conn, start, start_epic, goal, between):
         return None
-    walked = await cycles.walk_edges(conn, start, start_epic, between)
-    epic_of = {to: epic for _, to, epic in walked}
-    if goal[0] == "s":
-        return shortest_path([(a, b) for a, b, _ in walked], start, lambda n: n == goal)
-    return shortest_path(
-        [(a, b) for a, b, _ in walked],
-        start,
-        lambda n: n[0] == "s" and epic_of.get(n) == goal[1],
-    )
+    return await _shortest_walk(conn, start, start_epic, goal, between)
+
+
+async def _shortest_walk(
+    conn: Connection, start: cycles.Node, start_epic: UUID, goal: cycles.Node, epics: list[UUID]
+) -> list[cycles.Node] | None:
+    """Breadth-first from ``start``, one query per level, until a goal node appears: the
+    path to a cycle just closed by the reverse of an edge costs one level, not the graph."""
+    parent: dict[cycles.Node, cycles.Node | None] = {start: None}
+    frontier = [(start, start_epic)]
+    while frontier:
+        following = []
+        for a, b, epic in await cycles.step(conn, frontier, epics):
+            if b in parent:
+                continue
+            parent[b] = a
+            following.append((b, epic))
+            if b == goal or (goal[0] == "e" and b[0] == "s" and epic == goal[1]):
+                path = [b]
+                while (back := parent[path[-1]]) is not None:
+                    path.append(back)
+                return path[::-1]
+        frontier = following
+    return None
 
 
 async def _reject(conn: Connection, path: list[cycles.Node]) -> DependencyCycle:
