@@ -64,6 +64,35 @@ async def test_a_fresh_import_creates_the_plan_with_one_audit_row_per_entity(
     assert created.after["project_id"] == str(project.id)
 
 
+async def test_imported_edges_are_audited_as_the_dependency_api_shows_them(
+    client: httpx.AsyncClient, conn: Connection, runtime: Runtime, tenant: Tenant, user_key: Key
+) -> None:
+    # The same entity type has one snapshot shape, whichever path created it.
+    project = await make_project(runtime, tenant)
+    data_of(await import_doc(client, user_key, project.id, plan()))
+    shown: dict[str, dict[str, Any]] = {}
+    epics = data_of(
+        await client.get(f"{API}/projects/{project.id}/epics", headers=user_key.headers)
+    )
+    for e in epics:
+        url = f"{API}/epics/{e['id']}/story_dependencies"
+        shown |= {d["id"]: d for d in data_of(await client.get(url, headers=user_key.headers))}
+    url = f"{API}/projects/{project.id}/epic_dependencies"
+    shown |= {d["id"]: d for d in data_of(await client.get(url, headers=user_key.headers))}
+    rows = [
+        r
+        for r in await audit_rows(conn, tenant.id)
+        if r.entity_type in ("story_dependency", "epic_dependency")
+    ]
+    assert len(rows) == len(shown) == 4
+    for row in rows:
+        assert row.after is not None
+        view = shown[str(row.entity_id)]
+        assert {k: v for k, v in row.after.items() if k != "created_at"} == {
+            k: v for k, v in view.items() if k != "created_at"
+        }
+
+
 async def test_stories_come_back_in_natural_number_order(
     client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, user_key: Key
 ) -> None:

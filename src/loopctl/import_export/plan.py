@@ -48,8 +48,9 @@ class Plan:
     unchanged_edges: int = 0
     orphaned_epics: list[EpicState] = field(default_factory=list)
     orphaned_stories: list[StoryState] = field(default_factory=list)
-    # Every epic's number after the import, by id.
+    # Every epic's and story's number after the import, by id.
     epic_numbers: dict[UUID, int] = field(default_factory=dict)
+    story_numbers: dict[UUID, str] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
@@ -72,6 +73,7 @@ def make_plan(doc: ProjectDocument, existing: Existing, limits: Limits) -> Plan:
         return plan  # over the limits: nothing else is worth checking
     plan.status_paths = resolved.status_paths
     plan.epic_numbers = {eid: number for number, eid in resolved.epic_ids.items()}
+    plan.story_numbers = {sid: number for number, sid in resolved.story_ids.items()}
     _epics(doc, old_epics, resolved, plan)
     _stories(doc, old_stories, resolved, plan)
     _edges(existing, resolved, plan)

@@ -1,6 +1,7 @@
 """Audit rows for an import: one per epic, story and edge created or changed.
 
-Snapshots have the shape of the entities' API views (GET /epics/{id}, GET /stories/{id}),
+Snapshots have the shape of the entities' API views (GET /epics/{id}, GET /stories/{id},
+the dependency views),
 built as plain dicts (ids left as UUIDs and timestamps formatted once, for the JSON encoder):
 at 40,000 rows, a response model per row would cost more than the insert itself.
 """
@@ -82,12 +83,19 @@ def entries(project_id: UUID, plan: Plan, at: datetime) -> list[Entry]:
         updated = _stamp(old_story.updated_at)
         before = story(project_id, old_story, number[old_story.epic_id], created, updated)
         add("story", s.id, "updated", before, story(project_id, s, number[s.epic_id], created, now))
+    # Edges in the shape of GET /story_dependencies and /epic_dependencies, as the
+    # dependencies service records them.
+    stories = plan.story_numbers
     for d in plan.new_story_edges:
         edge = {
             "id": d.id,
             "project_id": project_id,
             "story_id": d.story_id,
+            "story_number": stories[d.story_id],
+            "story_epic_id": d.story_epic_id,
             "depends_on_story_id": d.depends_on_story_id,
+            "depends_on_story_number": stories[d.depends_on_story_id],
+            "depends_on_epic_id": d.depends_on_epic_id,
             "created_at": now,
         }
         add("story_dependency", d.id, "created", None, edge)
@@ -96,7 +104,9 @@ def entries(project_id: UUID, plan: Plan, at: datetime) -> list[Entry]:
             "id": g.id,
             "project_id": project_id,
             "epic_id": g.epic_id,
+            "epic_number": number[g.epic_id],
             "depends_on_epic_id": g.depends_on_epic_id,
+            "depends_on_epic_number": number[g.depends_on_epic_id],
             "created_at": now,
         }
         add("epic_dependency", g.id, "created", None, edge)
