@@ -33,7 +33,7 @@ def _guarded(dependant: Dependant) -> bool:
 
 def guarded(route: APIRoute) -> bool:
     """Whether a dependency of the route (the role guard) checks the query itself, after
-    authentication: FastAPI runs router-level dependencies first, and a request without a
+    authentication: FastAPI runs route-level dependencies first, and a request without a
     valid key must be a 401 whatever else is wrong with it."""
     key = id(route)
     if key not in _guarded_by_route:
@@ -42,9 +42,10 @@ def guarded(route: APIRoute) -> bool:
 
 
 async def reject_unknown_query_params(request: Request) -> None:
-    """Router-level check, for the routes no role guard covers (public ones)."""
+    """The check as a dependency, which api.include_api gives only the routes no role
+    guard covers (the public ones)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.query_params or guarded(route):
+    if not isinstance(route, APIRoute) or not request.query_params:
         return
     check_query_params(request, route)
 
