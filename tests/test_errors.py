@@ -1,8 +1,9 @@
 """The cross-cutting kit: one error envelope, validation details, request ids, access logs."""
 
+import io
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +14,6 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from loopctl.app import create_app
 from loopctl.db import Connection
 from loopctl.kit.query import guarded, reject_unknown_query_params
-from loopctl.observability import JsonFormatter
 from loopctl.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
@@ -276,35 +276,44 @@ async def test_an_unexpected_error_is_500_in_the_envelope_with_the_request_id(
 
 
 @pytest.fixture
-def logged_app(session_db: Urls, cluster: Cluster, conn: Connection) -> FastAPI:
-    return create_app(runtime=rollback_runtime(session_db, cluster, conn, access_log=True))
+def logged_app(session_db: Urls, cluster: Cluster, conn: Connection) -> Iterator[FastAPI]:
+    app = create_app(runtime=rollback_runtime(session_db, cluster, conn, access_log=True))
+    app.state.access_log.stream = io.StringIO()
+    # As `loopctl serve` configures it (LOOPCTL_LOG_LEVEL=INFO); the test root logger may
+    # sit higher.
+    logger = logging.getLogger("loopctl.access")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield app
+    logger.setLevel(previous)
 
 
-def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The access log records as the JSON lines the server writes."""
-    formatter = JsonFormatter()
-    records = [r for r in caplog.records if r.name == "loopctl.access"]
-    return [json.loads(formatter.format(r)) for r in records]
+def access_lines(app: FastAPI) -> list[dict[str, Any]]:
+    """The JSON lines the server wrote to its access log."""
+    stream: io.StringIO = app.state.access_log.stream
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-async def test_the_access_log_has_one_json_line_per_request(
-    logged_app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_the_access_log_has_one_json_line_per_request(logged_app: FastAPI) -> None:
     tenant = await make_tenant(logged_app.state.runtime)
     agent = await make_key(logged_app.state.runtime, tenant, "agent")
     transport = httpx.ASGITransport(app=logged_app, client=("203.0.113.9", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        with caplog.at_level(logging.INFO, logger="loopctl.access"):
-            ok = await client.get(
-                f"{AGENTS}/{agent.agent_id}",
-                headers={**tenant.user.headers, "x-request-id": "log-1"},
-            )
-            denied = await client.get(ME, headers=bearer(UNKNOWN_KEY))
-            lost = await client.get("/nowhere/123")
+        ok = await client.get(
+            f"{AGENTS}/{agent.agent_id}",
+            headers={**tenant.user.headers, "x-request-id": "log-1"},
+        )
+        denied = await client.get(ME, headers=bearer(UNKNOWN_KEY))
+        lost = await client.get("/nowhere/123")
     assert ok.status_code == 200
-    first, second, third = access_lines(caplog)
+    first, second, third = access_lines(logged_app)
 
-    assert first["level"] == "info"
+    assert (first["level"], first["logger"], first["message"]) == (
+        "info",
+        "loopctl.access",
+        "request",
+    )
+    assert first["time"].endswith("Z")
     assert first["request_id"] == "log-1"
     assert first["method"] == "GET"
     assert first["path"] == f"{AGENTS}/{agent.agent_id}"
@@ -324,12 +333,17 @@ async def test_the_access_log_has_one_json_line_per_request(
     assert third["request_id"] == lost.headers["x-request-id"]
 
 
-async def test_the_access_log_can_be_turned_off(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.INFO, logger="loopctl.access"):
-        await client.get("/health")
-    assert access_lines(caplog) == []
+async def test_the_access_log_can_be_turned_off(app: FastAPI, client: httpx.AsyncClient) -> None:
+    assert app.state.access_log is None  # the test app runs with LOOPCTL_ACCESS_LOG=false
+    assert (await client.get("/health")).status_code == 200
+
+
+async def test_a_log_level_above_info_silences_the_access_log(logged_app: FastAPI) -> None:
+    logging.getLogger("loopctl.access").setLevel(logging.WARNING)  # the fixture restores it
+    transport = httpx.ASGITransport(app=logged_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/health")).status_code == 200
+    assert access_lines(logged_app) == []
 
 
 def test_every_api_route_checks_unknown_query_parameters(app: FastAPI) -> None:

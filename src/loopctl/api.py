@@ -1,7 +1,8 @@
-"""The /api/v1 routers: every domain router; every route rejects unknown query parameters."""
+"""The /api/v1 routes: every domain router's routes, added to the app in matching order."""
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from loopctl.agents.endpoints import router as agents
 from loopctl.api_keys.endpoints import router as api_keys
@@ -10,11 +11,10 @@ from loopctl.discovery.endpoints import api_root
 from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
+from loopctl.kit.routers import API_PREFIX
 from loopctl.projects.endpoints import router as projects
 from loopctl.stories.endpoints import router as stories
 from loopctl.tenants.endpoints import router as tenants
-
-PREFIX = "/api/v1"
 
 # In matching order.
 ROUTERS: list[APIRouter] = [
@@ -32,20 +32,28 @@ ROUTERS: list[APIRouter] = [
 
 
 def include_api(app: FastAPI) -> None:
-    """Include every domain router directly in the app, under /api/v1.
+    """Add every API route to the app's own router, as declared (kit/routers.py says why).
 
-    Not through one /api/v1 router that includes the others: FastAPI matches nested
-    routers level by level, twice per request, and that extra level cost about a tenth of
-    an authenticated read (docs/benchmarks.md).
+    Every route must reject unknown query parameters: guarded routes do it in their role
+    guard, after authentication; public routes declare ``reject_unknown_query_params``.
+    A route doing neither stops the app from being built.
     """
     for router in ROUTERS:
-        for route in router.routes:
-            if isinstance(route, APIRoute) and not guarded(route) and not _checked(route):
-                # Guarded routes check unknown query parameters in their role guard, after
-                # authentication; only the public ones need the check as a dependency.
-                route.dependencies.append(Depends(reject_unknown_query_params))
-        app.include_router(router, prefix=PREFIX)
+        add_routes(app, router)
 
 
-def _checked(route: APIRoute) -> bool:
-    return any(d.dependency is reject_unknown_query_params for d in route.dependencies)
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    for route in router.routes:
+        if _unchecked(route):
+            raise RuntimeError(
+                f"{getattr(route, 'path', route)}: neither a role guard nor reject_unknown_query_params "
+                "checks its query parameters"
+            )
+        app.router.routes.append(route)
+
+
+def _unchecked(route: BaseRoute) -> bool:
+    if not isinstance(route, APIRoute) or not route.path.startswith(API_PREFIX):
+        return False
+    checked = any(d.dependency is reject_unknown_query_params for d in route.dependencies)
+    return not checked and not guarded(route)

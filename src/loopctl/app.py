@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from fastapi.telemetry import TelemetryConfig
 
 from loopctl import schema
-from loopctl.api import include_api
+from loopctl.api import add_routes, include_api
 from loopctl.background import maintain
 from loopctl.config import VERSION, Settings
 from loopctl.db import create_pool, tenant_transaction
@@ -21,11 +22,12 @@ from loopctl.discovery.endpoints import router as discovery_router
 from loopctl.errors import install_error_handlers
 from loopctl.kit.openapi import complete_schema
 from loopctl.middleware import RequestMiddleware
-from loopctl.observability import Metrics, configure_logging
+from loopctl.observability import AccessLog, Metrics, configure_logging
 from loopctl.runtime import Runtime
 
 logger = logging.getLogger("loopctl.app")
 IMPORT_PATH = re.compile(r"^/api/v1/projects/[^/]+/import$")
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 DESCRIPTION = """\
 loopctl is the shared, trustworthy record of a software project for AI coding agents and
@@ -101,15 +103,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         docs_url="/swaggerui",
         redoc_url=None,
         lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
+        telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.access_log = AccessLog() if settings.access_log else None
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
     # The API first: its requests are the many, and each router passed costs a match.
     include_api(app)
-    app.include_router(discovery_router)
+    add_routes(app, discovery_router)
     templates = {
         id(route.original_route): route.path_format or ""
         for route in iter_route_contexts(app.routes)
@@ -118,7 +122,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         RequestMiddleware,
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
-        log=settings.access_log,
+        access_log=app.state.access_log,
         templates=templates,
         larger_bodies=[(IMPORT_PATH, settings.max_import_bytes)],
     )

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     access_log: bool = True
+    # FastAPI's native OpenTelemetry instrumentation. Off unless asked for: when on, every
+    # request first asks OpenTelemetry whether a provider is configured (docs/operations.md).
+    opentelemetry: bool = False
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

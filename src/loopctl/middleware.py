@@ -3,7 +3,6 @@
 Pure ASGI (not BaseHTTPMiddleware) because it wraps every request on the hot path.
 """
 
-import logging
 import re
 import time
 from collections.abc import Sequence
@@ -13,11 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loopctl.errors import PayloadTooLarge
-from loopctl.kit.ids import new_id
+from loopctl.kit.ids import new_id_hex
 from loopctl.kit.responses import dumps
-from loopctl.observability import Metrics
+from loopctl.observability import AccessLog, Metrics
 
-access_log = logging.getLogger("loopctl.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -34,7 +32,7 @@ class RequestMiddleware:
         *,
         metrics: Metrics,
         max_body_bytes: int,
-        log: bool,
+        access_log: AccessLog | None,
         templates: dict[int, str],
         larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
@@ -45,7 +43,7 @@ class RequestMiddleware:
         self.templates = templates
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.log = log
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,7 +51,7 @@ class RequestMiddleware:
             return
         started = time.perf_counter()
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_id().hex
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_id_hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -123,13 +121,12 @@ class RequestMiddleware:
         template = template or getattr(route, "path_format", None) or "<unmatched>"
         method = scope.get("method", "")
         self.metrics.observe_request(method, template, status, seconds)
-        if not self.log or not access_log.isEnabledFor(logging.INFO):
+        if self.access_log is None or not self.access_log.enabled():
             return
         tenant_id = state.get("tenant_id")
         client = scope.get("client")
-        access_log.info(
-            "request",
-            extra={
+        self.access_log.write(
+            {
                 "request_id": request_id,
                 "method": method,
                 "path": scope.get("path"),
@@ -139,7 +136,7 @@ class RequestMiddleware:
                 "tenant_id": str(tenant_id) if tenant_id else None,
                 "key_prefix": state.get("key_prefix"),
                 "client": client[0] if client else None,
-            },
+            }
         )
 
 

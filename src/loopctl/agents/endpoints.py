@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from loopctl.agents import service
 from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
@@ -12,9 +12,10 @@ from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
 from loopctl.db import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 
-router = APIRouter(prefix="/agents", tags=["agents"])
+router = api_router("/agents", tag="agents")
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from loopctl.api_keys import service
 from loopctl.api_keys.errors import (
@@ -28,10 +28,11 @@ from loopctl.auth.dependencies import UserPrincipal
 from loopctl.db import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 from loopctl.runtime import RuntimeDep
 
-router = APIRouter(prefix="/api_keys", tags=["api keys"])
+router = api_router("/api_keys", tag="api keys")
 
 
 def key_policy(runtime: RuntimeDep) -> KeyPolicy:

@@ -1,6 +1,5 @@
 """API key format and storage: ``lc_`` + 32 random bytes, stored only as a keyed hash."""
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -33,8 +32,9 @@ class KeyHasher:
         self._secret = secret
 
     def digest(self, key: str) -> str:
-        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()
+        # hmac.digest: OpenSSL's one-shot HMAC, several times cheaper than hmac.new().
+        return hmac.digest(self._secret, key.encode(), "sha256").hex()
 
     def bucket(self, name: str) -> bytes:
         """An opaque, fixed-size id for a rate-limit bucket (keeps IPs out of the table)."""
-        return hmac.new(self._secret, b"bucket:" + name.encode(), hashlib.sha256).digest()[:16]
+        return hmac.digest(self._secret, b"bucket:" + name.encode(), "sha256")[:16]

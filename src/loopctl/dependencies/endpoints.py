@@ -4,7 +4,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
@@ -31,10 +31,11 @@ from loopctl.dependencies.schemas import (
 from loopctl.epics.errors import EpicNotFound
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
-router = APIRouter(tags=["dependencies"])
+router = api_router(tag="dependencies")
 
 ProjectFilter = Annotated[UUID, Query(description="The project (required)")]
 EpicFilter = Annotated[

@@ -3,7 +3,7 @@
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -12,11 +12,13 @@ from loopctl.config import VERSION
 from loopctl.db import tenant_transaction
 from loopctl.errors import ServiceUnavailable
 from loopctl.kit.openapi import errors
+from loopctl.kit.query import reject_unknown_query_params
 from loopctl.kit.responses import JSONResponse, dumps
+from loopctl.kit.routers import api_router
 from loopctl.runtime import RuntimeDep
 
 router = APIRouter(tags=["discovery"])
-api_root = APIRouter(tags=["discovery"])
+api_root = api_router(tag="discovery")
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 
@@ -122,7 +124,7 @@ async def well_known(request: Request, rt: RuntimeDep) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-@api_root.get("/")
+@api_root.get("/", dependencies=[Depends(reject_unknown_query_params)])
 async def api_index(request: Request, rt: RuntimeDep) -> JSONResponse:
     """What this server is, and where to go next (no key needed)."""
     base = _base_url(request, rt)

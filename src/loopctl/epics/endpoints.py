@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.db import RequestConn
@@ -21,10 +21,11 @@ from loopctl.epics.schemas import (
 )
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
-router = APIRouter(tags=["epics"])
+router = api_router(tag="epics")
 
 
 @router.get(

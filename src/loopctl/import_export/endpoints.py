@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
@@ -14,10 +14,11 @@ from loopctl.import_export.errors import ImportConflict, ProjectNotEmpty, Status
 from loopctl.import_export.schemas import ImportReport, ProjectDocument
 from loopctl.kit.openapi import errors
 from loopctl.kit.responses import JSONResponse
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
-router = APIRouter(tags=["import/export"])
+router = api_router(tag="import/export")
 
 
 @router.post(

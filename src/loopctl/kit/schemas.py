@@ -19,7 +19,10 @@ T = TypeVar("T")
 
 
 def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    # Sessions run in UTC (db.conninfo), so values read back need no conversion.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 # Every timestamp leaves the server as ISO 8601 in UTC with a Z suffix.

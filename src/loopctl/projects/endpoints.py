@@ -3,12 +3,13 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.db import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 from loopctl.projects import progress, service
 from loopctl.projects.errors import (
@@ -28,7 +29,7 @@ from loopctl.projects.schemas import (
 )
 from loopctl.runtime import RuntimeDep
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = api_router("/projects", tag="projects")
 
 
 @router.post(

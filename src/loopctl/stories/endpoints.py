@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.db import RequestConn
@@ -11,6 +11,7 @@ from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.schemas import NO_NUL
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 from loopctl.stories import service
@@ -26,7 +27,7 @@ from loopctl.stories.schemas import (
     VerifiedStatus,
 )
 
-router = APIRouter(tags=["stories"])
+router = api_router(tag="stories")
 
 AgentStatusFilter = Annotated[
     AgentStatus | None, Query(description="Only stories with this agent_status")

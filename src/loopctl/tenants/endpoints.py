@@ -1,6 +1,6 @@
 """/api/v1/tenants"""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from loopctl.api_keys.schemas import ApiKey, as_created
 from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal, client_address
@@ -8,13 +8,15 @@ from loopctl.auth.errors import SignupDisabled
 from loopctl.db import PublicConn, RequestConn
 from loopctl.errors import RateLimited
 from loopctl.kit.openapi import errors
+from loopctl.kit.query import reject_unknown_query_params
+from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item
 from loopctl.runtime import RuntimeDep
 from loopctl.tenants import service
 from loopctl.tenants.errors import SlugTaken
 from loopctl.tenants.schemas import Tenant, TenantRegister, TenantRegistered, TenantUpdate
 
-router = APIRouter(prefix="/tenants", tags=["tenants"])
+router = api_router("/tenants", tag="tenants")
 
 
 def signup_allowed(request: Request, rt: RuntimeDep) -> None:
@@ -28,7 +30,7 @@ def signup_allowed(request: Request, rt: RuntimeDep) -> None:
     status_code=201,
     response_model=Item[TenantRegistered],
     responses=errors(SlugTaken, SignupDisabled, RateLimited),
-    dependencies=[Depends(signup_allowed)],
+    dependencies=[Depends(signup_allowed), Depends(reject_unknown_query_params)],
 )
 async def register_tenant(
     body: TenantRegister, conn: PublicConn, rt: RuntimeDep, request: Request

@@ -1,0 +1,234 @@
+"""``DirectRoute``: serves the simplest routes without FastAPI's per-request dependency solver.
+
+Why: an authenticated read spent about a third of its CPU in FastAPI's machinery (solving
+the same three dependencies afresh on every request, two exit stacks, the exception
+wrapper), more than its three SQL statements cost (docs/benchmarks.md). The plan below is
+worked out once per route instead.
+
+A route is served directly when everything its endpoint asks for is one of:
+
+- a path parameter, validated by FastAPI's own ``request_params_to_args`` (same errors,
+  so a malformed id is still the 404 of ``errors.py``);
+- the ``Request``;
+- the request connection (``db.request_connection``): taken from the runtime's source,
+  its transaction begun before the first dependency and committed **before** the
+  response is sent, as ``Depends(…, scope="function")`` does, so a failed commit is an
+  error response and never a false success;
+- an ``async def`` dependency (not a generator) whose own parameters are only the
+  ``Request`` and the request connection: the role guards and the runtime.
+
+and the endpoint is ``async def`` with the default response class. Dependencies run in
+declaration order, path parameters are validated after them (401 and 403 before 404),
+the response model validates and serializes the result exactly as FastAPI does
+(``serialize_response``), and errors propagate to the app's exception handlers.
+
+Everything else (a body, query parameters, headers, any other dependency) runs through
+FastAPI as usual, and so does every request while FastAPI's OpenTelemetry instrumentation
+is recording (``LOOPCTL_OPENTELEMETRY``), whose spans come from FastAPI's own solver. The
+route stays an ``APIRoute``, so OpenAPI, matching, 405 handling and ``url_path_for`` are
+FastAPI's own. ``app.dependency_overrides`` apply to neither path: API routes are added to
+the app as declared (``kit/routers.py``), with no overrides provider, and tests use the
+real dependencies.
+"""
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, serialize_response
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.types import Receive, Scope, Send
+
+from loopctl.db import Connection, request_connection, request_source
+
+# Where FastAPI 0.165 keeps the inclusion context of the matched route (fastapi.routing's
+# _FASTAPI_SCOPE_KEY / _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY); constraints.txt pins it.
+_SCOPE_KEY = "fastapi"
+_CONTEXT_KEY = "effective_route_context"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One dependency to await; its result goes to the endpoint under ``name``."""
+
+    call: Callable[..., Awaitable[Any]]
+    name: str | None  # None: a route-level dependency, run for its checks only
+    request_arg: str | None
+    conn_arg: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to serve one route directly, worked out from its (effective) route state."""
+
+    endpoint: Callable[..., Awaitable[Any]]
+    steps: tuple[_Step, ...]
+    request_arg: str | None
+    conn_arg: str | None
+    uses_connection: bool
+    dependant: Dependant
+    route: Any  # the APIRoute or its inclusion context: response model and status code
+
+
+def _is_async_function(call: Any) -> bool:
+    """An ``async def`` function or an instance whose ``__call__`` is one (not a generator)."""
+    if inspect.isroutine(call):
+        return inspect.iscoroutinefunction(call)
+    if inspect.isclass(call):
+        return False
+    return inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+
+
+def _asks_for_more_than_request(dependant: Dependant) -> bool:
+    return bool(
+        dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+        or dependant.own_oauth_scopes
+    )
+
+
+def _is_connection(dependant: Dependant) -> bool:
+    return dependant.call is request_connection and dependant.name is not None
+
+
+def _step(sub: Dependant) -> _Step | None:
+    if not _is_async_function(sub.call) or sub.path_params or _asks_for_more_than_request(sub):
+        return None
+    conn_arg = None
+    for inner in sub.dependencies:
+        if not _is_connection(inner) or conn_arg is not None:
+            return None
+        conn_arg = inner.name
+    assert sub.call is not None
+    return _Step(
+        call=sub.call, name=sub.name, request_arg=sub.request_param_name, conn_arg=conn_arg
+    )
+
+
+def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
+    """How to serve a route directly, or None when FastAPI must serve it."""
+    if not _is_async_function(dependant.call) or _asks_for_more_than_request(dependant):
+        return None
+    if not isinstance(route.response_class, DefaultPlaceholder):
+        return None
+    steps: list[_Step] = []
+    conn_arg = None
+    for sub in dependant.dependencies:
+        if _is_connection(sub) and conn_arg is None:
+            conn_arg = sub.name
+            continue
+        step = _step(sub)
+        if step is None:
+            return None
+        steps.append(step)
+    assert dependant.call is not None
+    return _Plan(
+        endpoint=dependant.call,
+        steps=tuple(steps),
+        request_arg=dependant.request_param_name,
+        conn_arg=conn_arg,
+        uses_connection=conn_arg is not None or any(s.conn_arg for s in steps),
+        dependant=dependant,
+        route=route,
+    )
+
+
+class DirectRoute(APIRoute):
+    """An ``APIRoute`` that serves itself directly when its plan allows (see the module)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plan = self._plan(scope)
+        if plan is None or scope["method"] not in (self.methods or ()) or _must_defer(scope):
+            await super().handle(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        if plan.uses_connection:
+            async with request_source(request).connection() as conn, conn.transaction():
+                # Built inside the transaction: a response that fails validation rolls back.
+                response = await _run(plan, request, conn)
+        else:
+            response = await _run(plan, request, None)
+        await response(scope, receive, send)
+
+    def _plan(self, scope: Scope) -> _Plan | None:
+        # An included route is served through its inclusion context, which has its own
+        # dependant (router-level dependencies added); plan once per context.
+        context = scope.get(_SCOPE_KEY, {}).get(_CONTEXT_KEY)
+        source: Any = context if getattr(context, "original_route", None) is self else self
+        plans: dict[int, _Plan | None] = self.__dict__.setdefault("_direct_plans", {})
+        key = id(source)
+        if key not in plans:
+            plans[key] = plan_for(source, source.dependant)
+        return plans[key]
+
+
+def _must_defer(scope: Scope) -> bool:
+    """FastAPI's OpenTelemetry spans (LOOPCTL_OPENTELEMETRY) come from its own solver.
+
+    Its native telemetry keeps the request's record under this scope key while recording.
+    """
+    return scope.get("fastapi.telemetry") is not None
+
+
+async def _run(plan: _Plan, request: Request, conn: Connection | None) -> Response:
+    values: dict[str, Any] = {}
+    for step in plan.steps:
+        arguments: dict[str, Any] = {}
+        if step.request_arg:
+            arguments[step.request_arg] = request
+        if step.conn_arg:
+            arguments[step.conn_arg] = conn
+        result = await step.call(**arguments)
+        if step.name is not None:
+            values[step.name] = result
+    if plan.request_arg:
+        values[plan.request_arg] = request
+    if plan.conn_arg:
+        values[plan.conn_arg] = conn
+    if plan.dependant.path_params:
+        # After the dependencies, as FastAPI does: 401 and 403 come before a malformed id.
+        path_values, errors = request_params_to_args(
+            plan.dependant.path_params, request.path_params
+        )
+        if errors:
+            raise RequestValidationError(errors)
+        values.update(path_values)
+    raw = await plan.endpoint(**values)
+    if isinstance(raw, Response):
+        return raw
+    return await _response(plan.route, raw)
+
+
+async def _response(route: Any, raw: Any) -> Response:
+    status: int = route.status_code or 200
+    if route.response_field is None:
+        return JSONResponse(await serialize_response(response_content=raw), status_code=status)
+    body = await serialize_response(
+        field=route.response_field,
+        response_content=raw,
+        include=route.response_model_include,
+        exclude=route.response_model_exclude,
+        by_alias=route.response_model_by_alias,
+        exclude_unset=route.response_model_exclude_unset,
+        exclude_defaults=route.response_model_exclude_defaults,
+        exclude_none=route.response_model_exclude_none,
+        dump_json=True,
+    )
+    response = Response(content=body, media_type="application/json", status_code=status)
+    if not is_body_allowed_for_status_code(status):
+        response.body = b""
+    return response

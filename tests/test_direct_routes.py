@@ -1,0 +1,170 @@
+"""DirectRoute: which routes skip FastAPI's dependency solver, and that nothing else changes."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from psycopg.pq import TransactionStatus
+from starlette.types import Message, Receive, Scope, Send
+
+from loopctl.app import create_app
+from loopctl.auth.dependencies import AgentPrincipal
+from loopctl.db import RequestConn
+from loopctl.errors import install_error_handlers
+from loopctl.kit.direct import DirectRoute, plan_for
+from loopctl.kit.routers import api_router
+from loopctl.runtime import Runtime
+from tests.fixtures.database import Cluster, Urls
+from tests.fixtures.factories import Tenant, make_key, make_tenant
+from tests.fixtures.http import API, UNKNOWN_KEY, bearer, committed_runtime, error_of
+
+
+def _route(app: FastAPI, method: str, path: str) -> APIRoute:
+    for route in app.routes:
+        if (
+            isinstance(route, APIRoute)
+            and route.path == path
+            and method in (route.methods or set())
+        ):
+            return route
+    raise AssertionError(f"no route {method} {path}")
+
+
+def _direct(app: FastAPI, method: str, path: str) -> bool:
+    route = _route(app, method, path)
+    return plan_for(route, route.dependant) is not None
+
+
+def test_every_api_route_is_a_direct_route(app: FastAPI) -> None:
+    api = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith(API)]
+    assert len(api) > 40
+    assert [r.path for r in api if not isinstance(r, DirectRoute)] == []
+
+
+def test_only_routes_asking_for_nothing_but_guard_connection_and_path_are_served_directly(
+    app: FastAPI,
+) -> None:
+    # Guard, connection, runtime and path parameters: served directly.
+    assert _direct(app, "GET", f"{API}/tenants/me")
+    assert _direct(app, "GET", f"{API}/agents/{{agent_id}}")
+    assert _direct(app, "DELETE", f"{API}/api_keys/{{api_key_id}}")
+    assert _direct(app, "GET", f"{API}/")  # the public root: Request, runtime, query check
+    # A body, query parameters, or a synchronous dependency: FastAPI serves them.
+    assert not _direct(app, "PATCH", f"{API}/tenants/me")
+    assert not _direct(app, "GET", f"{API}/agents")
+    assert not _direct(app, "POST", f"{API}/tenants/register")
+
+
+async def _answers(runtime: Runtime, tenant: Tenant, agent_id: str) -> list[tuple[int, Any]]:
+    requests = [
+        ("GET", f"{API}/tenants/me", tenant.user.headers),
+        ("GET", f"{API}/tenants/me", {}),
+        ("GET", f"{API}/tenants/me", bearer(UNKNOWN_KEY)),
+        ("GET", f"{API}/tenants/me?bogus=1", tenant.user.headers),
+        ("GET", f"{API}/agents/{agent_id}", tenant.user.headers),
+        ("GET", f"{API}/agents/not-a-uuid", tenant.user.headers),
+        ("GET", f"{API}/agents/{agent_id}?x=1", {}),
+        ("DELETE", f"{API}/api_keys/{agent_id}", tenant.user.headers),
+        ("PUT", f"{API}/tenants/me", tenant.user.headers),
+    ]
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    answers = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for method, url, headers in requests:
+            response = await client.request(method, url, headers=headers)
+            body = response.json()
+            answers.append((response.status_code, body))
+    return answers
+
+
+async def test_served_directly_or_by_fastapi_the_answers_are_the_same(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await make_tenant(runtime)
+    agent = await make_key(runtime, tenant, "agent")
+    direct_answers = await _answers(runtime, tenant, str(agent.agent_id))
+    # No plan for any route: each request goes to APIRoute.handle, FastAPI's own solver.
+    monkeypatch.setattr(DirectRoute, "_plan", lambda self, scope: None)
+    fastapi_answers = await _answers(runtime, tenant, str(agent.agent_id))
+    assert direct_answers == fastapi_answers
+    statuses = [status for status, _ in direct_answers]
+    assert statuses == [200, 401, 401, 422, 200, 404, 401, 404, 405]
+
+
+# --- the transaction ends before the response starts ---------------------------------------
+
+probe_router = api_router("/probe", tag="probe")
+seen: dict[str, Any] = {}
+
+
+@probe_router.get("")
+async def probe(conn: RequestConn, principal: AgentPrincipal) -> dict[str, str]:
+    seen["conn"] = conn
+    if seen.get("kill"):
+        # Another session ends this one's backend: the endpoint returns normally and the
+        # COMMIT is what fails.
+        with psycopg.connect(seen["kill"], autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+        await asyncio.sleep(0.05)
+    return {"tenant": str(principal.tenant_id)}
+
+
+def _probe_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI()
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.router.routes.extend(probe_router.routes)
+    return app
+
+
+def _recording(app: FastAPI, statuses: list[TransactionStatus]) -> Any:
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        async def watched(message: Message) -> None:
+            if message["type"] == "http.response.start" and "conn" in seen:
+                statuses.append(seen["conn"].info.transaction_status)
+            await send(message)
+
+        await app(scope, receive, watched)
+
+    return asgi
+
+
+@pytest.fixture
+async def committed(fresh_db: Urls, cluster: Cluster) -> AsyncIterator[Runtime]:
+    seen.clear()
+    async with committed_runtime(fresh_db, cluster) as runtime:
+        yield runtime
+    seen.clear()
+
+
+@pytest.mark.realdb
+async def test_the_direct_path_commits_before_the_response_starts(committed: Runtime) -> None:
+    tenant = await make_tenant(committed)
+    route = probe_router.routes[0]
+    assert isinstance(route, APIRoute)
+    assert plan_for(route, route.dependant) is not None
+    statuses: list[TransactionStatus] = []
+    transport = httpx.ASGITransport(app=_recording(_probe_app(committed), statuses))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get(f"{API}/probe", headers=tenant.user.headers)
+    assert response.status_code == 200
+    assert response.json() == {"tenant": str(tenant.id)}
+    # Committed (and the connection back in the pool) before the first byte went out.
+    assert statuses == [TransactionStatus.IDLE]
+
+
+@pytest.mark.realdb
+async def test_a_commit_that_fails_is_an_error_not_a_success(
+    committed: Runtime, fresh_db: Urls
+) -> None:
+    tenant = await make_tenant(committed)
+    seen["kill"] = fresh_db.superuser
+    transport = httpx.ASGITransport(app=_probe_app(committed), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get(f"{API}/probe", headers=tenant.user.headers)
+    error_of(response, 500, "internal_error")
