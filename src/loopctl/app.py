@@ -111,7 +111,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
-    # The API first: its requests are the many, and each router passed costs a match.
     include_api(app)
     add_routes(app, discovery_router)
     templates = {

@@ -123,7 +123,7 @@ class RequestMiddleware:
         self.metrics.observe_request(method, template, status, seconds)
         if self.access_log is None or not self.access_log.enabled():
             return
-        tenant_id = state.get("tenant_id")
+        tenant_id = state.get("tenant_id") or None
         client = scope.get("client")
         self.access_log.write(
             {
@@ -133,7 +133,7 @@ class RequestMiddleware:
                 "route": template,
                 "status": status,
                 "latency_ms": round(seconds * 1000, 3),
-                "tenant_id": str(tenant_id) if tenant_id else None,
+                "tenant_id": tenant_id,  # a UUID: the JSON encoder writes it as text
                 "key_prefix": state.get("key_prefix"),
                 "client": client[0] if client else None,
             }

@@ -85,9 +85,17 @@ class AccessLog:
             **fields,
         }
         stream = self.stream or sys.stderr
+        line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
         try:
-            stream.write(orjson.dumps(entry, default=str).decode() + "\n")
-            stream.flush()
+            # The bytes straight to stderr's binary buffer, skipping a decode and re-encode.
+            # Safe to mix with text lines: stderr is line-buffered, so no partial text waits.
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                buffer.write(line)
+                buffer.flush()
+            else:
+                stream.write(line.decode())
+                stream.flush()
         except (OSError, ValueError):
             # A closed or broken stderr must not fail the request (logging drops it too).
             pass

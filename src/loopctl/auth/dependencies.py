@@ -14,21 +14,23 @@ from loopctl.kit.query import check_query_params
 
 def client_address(request: Request) -> str:
     # uvicorn has already applied trusted proxy headers (LOOPCTL_TRUSTED_PROXIES).
-    return request.client.host if request.client else "unknown"
+    client = request.scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 async def authenticate(request: Request, conn: RequestConn) -> Principal:
     """Resolve the request's key on its connection; the access log reads the state set here."""
     runtime = request.app.state.runtime
-    state = request.state
+    # The scope's state dict itself: what request.state wraps, without the wrapper's cost.
+    state = request.scope.setdefault("state", {})
     principal: Principal = await runtime.authenticator.authenticate(
         conn,
         request.headers.get("authorization"),
         client_address(request),
-        getattr(state, "request_id", None),
+        state.get("request_id"),
     )
-    state.tenant_id = principal.tenant_id
-    state.key_prefix = principal.key_prefix
+    state["tenant_id"] = principal.tenant_id
+    state["key_prefix"] = principal.key_prefix
     return principal
 
 

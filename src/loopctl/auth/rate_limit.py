@@ -64,11 +64,18 @@ class RateLimiter:
     def hit(self, name: str, limit: int, window: int = 60) -> int | None:
         """Count one hit if it fits; otherwise count nothing and return the seconds to wait."""
         now = self._clock()
-        bucket = self._bucket(name, window)
+        bucket = self._buckets.get(name) or self._bucket(name, window)
+        start = int(now // window) * window
+        pending = bucket.pending
+        current = bucket.shared.get(start, 0) + pending.get(start, 0)
+        # The common case, decided here without _wait's arithmetic: the current window alone
+        # leaves room even if all of the previous window still counted.
+        if current + bucket.total(start - window) + 1 <= limit:
+            pending[start] = pending.get(start, 0) + 1
+            return None
         wait = self._wait(bucket, limit, now)
         if wait is None:
-            start = int(now // window) * window
-            bucket.pending[start] = bucket.pending.get(start, 0) + 1
+            pending[start] = pending.get(start, 0) + 1
         return wait
 
     def exceeded(self, name: str, limit: int, window: int = 60) -> int | None:

@@ -21,6 +21,10 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+# A dict lookup, not Role(value): the enum's call machinery is slow for a per-request step.
+_ROLES = {role.value: role for role in Role}
+
+
 def _label(identity: repository.KeyIdentity) -> str:
     name = identity.agent_name if identity.agent_name is not None else identity.key_name
     return f"{identity.role}:{name}"
@@ -45,8 +49,10 @@ class Authenticator:
         if wait is not None:
             raise RateLimited(wait, limit, "client address's failed authentications")
         identity = None
+        digest = ""
         if keys.well_formed(token):
-            identity = await repository.resolve_key(conn, self._hasher.digest(token))
+            digest = self._hasher.digest(token)
+            identity = await repository.resolve_key(conn, digest)
         if identity is None:
             self._limiter.add(failures)
             raise InvalidApiKey()
@@ -54,18 +60,18 @@ class Authenticator:
             raise TenantSuspended()
         principal = Principal(
             tenant_id=identity.tenant_id,
-            role=Role(identity.role),
+            role=_ROLES[identity.role],  # the column's CHECK keeps it one of them
             label=_label(identity),
             key_id=identity.key_id,
             key_prefix=identity.key_prefix,
             agent_id=identity.agent_id,
             request_id=request_id,
         )
-        self._enforce_limits(principal, client)
+        self._enforce_limits(principal, client, digest)
         self._usage.touch(principal)
         return principal
 
-    def _enforce_limits(self, principal: Principal, client: str) -> None:
+    def _enforce_limits(self, principal: Principal, client: str, digest: str) -> None:
         ip_limit = self._settings.rate_limit_ip_per_minute
         wait = self._limiter.hit(f"ip:{client}", ip_limit)
         if wait is not None:
@@ -73,7 +79,9 @@ class Authenticator:
         if principal.role is Role.superadmin:
             return
         key_limit = self._settings.rate_limit_per_minute
-        wait = self._limiter.hit(f"key:{principal.key_id}", key_limit)
+        # Named by the key's hash rather than its id: one key, one hash, and no UUID to
+        # format on every request.
+        wait = self._limiter.hit("key:" + digest, key_limit)
         if wait is not None:
             raise RateLimited(wait, key_limit, "API key")
 

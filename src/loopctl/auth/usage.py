@@ -17,18 +17,24 @@ from loopctl.db import ConnectionSource, tenant_transaction
 logger = logging.getLogger("loopctl.auth.usage")
 
 
+# id -> (its tenant, the latest time it was used). Keyed by the id alone (ids are unique):
+# a UUID hashes in Python, and this runs on every authenticated request.
+_Seen = dict[UUID, tuple[UUID, datetime]]
+
+
 class UsageTracker:
     def __init__(self) -> None:
-        self._keys: dict[tuple[UUID, UUID], datetime] = {}
-        self._agents: dict[tuple[UUID, UUID], datetime] = {}
+        self._keys: _Seen = {}
+        self._agents: _Seen = {}
 
     def touch(self, principal: Principal) -> None:
-        if principal.tenant_id is None or principal.key_id is None:
+        tenant_id = principal.tenant_id
+        if tenant_id is None or principal.key_id is None:
             return
-        now = datetime.now(UTC)
-        self._keys[(principal.tenant_id, principal.key_id)] = now
+        seen = (tenant_id, datetime.now(UTC))
+        self._keys[principal.key_id] = seen
         if principal.agent_id is not None:
-            self._agents[(principal.tenant_id, principal.agent_id)] = now
+            self._agents[principal.agent_id] = seen
 
     async def flush(self, source: ConnectionSource) -> None:
         keys, self._keys = self._keys, {}
@@ -36,9 +42,9 @@ class UsageTracker:
         per_tenant: dict[UUID, tuple[dict[UUID, datetime], dict[UUID, datetime]]] = defaultdict(
             lambda: ({}, {})
         )
-        for (tenant_id, key_id), at in keys.items():
+        for key_id, (tenant_id, at) in keys.items():
             per_tenant[tenant_id][0][key_id] = at
-        for (tenant_id, agent_id), at in agents.items():
+        for agent_id, (tenant_id, at) in agents.items():
             per_tenant[tenant_id][1][agent_id] = at
         for tenant_id, (tenant_keys, tenant_agents) in per_tenant.items():
             try:
@@ -53,14 +59,13 @@ class UsageTracker:
                         )
             except Exception:
                 logger.exception("could not record key usage; will retry")
-                self._restore(tenant_id, tenant_keys, tenant_agents)
+                _restore(self._keys, tenant_id, tenant_keys)
+                _restore(self._agents, tenant_id, tenant_agents)
 
-    def _restore(
-        self, tenant_id: UUID, keys: dict[UUID, datetime], agents: dict[UUID, datetime]
-    ) -> None:
-        for key_id, at in keys.items():
-            self._keys[(tenant_id, key_id)] = max(at, self._keys.get((tenant_id, key_id), at))
-        for agent_id, at in agents.items():
-            self._agents[(tenant_id, agent_id)] = max(
-                at, self._agents.get((tenant_id, agent_id), at)
-            )
+
+def _restore(into: _Seen, tenant_id: UUID, times: dict[UUID, datetime]) -> None:
+    """Put back what failed to flush, unless a newer use arrived meanwhile."""
+    for some_id, at in times.items():
+        newer = into.get(some_id)
+        if newer is None or newer[1] < at:
+            into[some_id] = (tenant_id, at)

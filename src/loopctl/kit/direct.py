@@ -150,9 +150,20 @@ def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
 class DirectRoute(APIRoute):
     """An ``APIRoute`` that serves itself directly when its plan allows (see the module)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # id(route or inclusion context) -> its plan, or None where FastAPI must serve.
+        self._direct_plans: dict[int, _Plan | None] = {}
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         plan = self._plan(scope)
-        if plan is None or scope["method"] not in (self.methods or ()) or _must_defer(scope):
+        if (
+            plan is None
+            or scope["method"] not in (self.methods or ())
+            # FastAPI's OpenTelemetry spans (LOOPCTL_OPENTELEMETRY) come from its own
+            # solver; its native telemetry keeps the request's record under this key.
+            or scope.get("fastapi.telemetry") is not None
+        ):
             await super().handle(scope, receive, send)
             return
         request = Request(scope, receive, send)
@@ -165,23 +176,17 @@ class DirectRoute(APIRoute):
         await response(scope, receive, send)
 
     def _plan(self, scope: Scope) -> _Plan | None:
-        # An included route is served through its inclusion context, which has its own
-        # dependant (router-level dependencies added); plan once per context.
-        context = scope.get(_SCOPE_KEY, {}).get(_CONTEXT_KEY)
-        source: Any = context if getattr(context, "original_route", None) is self else self
-        plans: dict[int, _Plan | None] = self.__dict__.setdefault("_direct_plans", {})
+        # A route included through include_router is served through its inclusion context,
+        # which has its own dependant (router-level dependencies added): plan per context.
+        fastapi_scope = scope.get(_SCOPE_KEY)
+        context = fastapi_scope.get(_CONTEXT_KEY) if fastapi_scope is not None else None
+        source: Any = self if context is None or context.original_route is not self else context
         key = id(source)
-        if key not in plans:
-            plans[key] = plan_for(source, source.dependant)
-        return plans[key]
-
-
-def _must_defer(scope: Scope) -> bool:
-    """FastAPI's OpenTelemetry spans (LOOPCTL_OPENTELEMETRY) come from its own solver.
-
-    Its native telemetry keeps the request's record under this scope key while recording.
-    """
-    return scope.get("fastapi.telemetry") is not None
+        try:
+            return self._direct_plans[key]
+        except KeyError:
+            plan = self._direct_plans[key] = plan_for(source, source.dependant)
+            return plan
 
 
 async def _run(plan: _Plan, request: Request, conn: Connection | None) -> Response:
