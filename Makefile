@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint types check bench-auth bench-graph clean
+.PHONY: serve test lint types check bench-auth bench-instructions bench-graph clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: lint types
 
 bench-auth: $(STAMP)
 	$(BIN)/python benchmarks/auth_read.py
+
+bench-instructions: $(STAMP)
+	$(BIN)/python benchmarks/auth_instructions.py
 
 bench-graph: $(STAMP)
 	$(BIN)/python benchmarks/graph.py

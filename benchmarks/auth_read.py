@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -616,20 +616,32 @@ def _report(args: argparse.Namespace, cells: dict[int, Cell], pgdata: Path) -> i
     return 1 if failed else 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse(argv)
+def run(name: str, keep_logs: Path | None, body: Callable[[Path, Processes], int]) -> int:
+    """Run ``body`` in a fresh workspace; whatever happens, stop its processes and clean up.
+
+    Returns ``body``'s exit code, 130 if interrupted, 2 on a RuntimeError (printed).
+    """
     signal.signal(signal.SIGTERM, _on_sigterm)
     processes = Processes()
     try:
-        with _workspace(processes, args.keep_logs) as root:
-            cells = _benchmark(args, root, processes)
-            return _report(args, cells, root / "data" / "pgdata")
+        with _workspace(processes, keep_logs) as root:
+            return body(root, processes)
     except (KeyboardInterrupt, Stopped):
         print("interrupted; subprocesses stopped and temp dir removed", file=sys.stderr)
         return 130
     except RuntimeError as exc:
-        print(f"auth_read: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+
+    def body(root: Path, processes: Processes) -> int:
+        cells = _benchmark(args, root, processes)
+        return _report(args, cells, root / "data" / "pgdata")
+
+    return run("auth_read", args.keep_logs, body)
 
 
 if __name__ == "__main__":
