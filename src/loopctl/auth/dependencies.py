@@ -41,8 +41,9 @@ class RoleGuard:
     every dependency level costs FastAPI a resolution pass on every request.
     """
 
-    # The router-level unknown-query check skips guarded routes: the guard checks the query
-    # after authentication and authorization, so 401 and 403 come before a 422.
+    # Marks the routes that need no reject_unknown_query_params (api.include_api checks):
+    # the guard checks the query after authentication and authorization, so 401 and 403
+    # come before a 422.
     checks_query_params = True
 
     def __init__(self, minimum: Role, *, tenant: bool = True) -> None:

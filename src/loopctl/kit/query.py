@@ -42,8 +42,8 @@ def guarded(route: APIRoute) -> bool:
 
 
 async def reject_unknown_query_params(request: Request) -> None:
-    """The check as a dependency, which api.include_api gives only the routes no role
-    guard covers (the public ones)."""
+    """The check as a dependency, for the routes no role guard covers (the public ones):
+    they declare it, and api.include_api refuses an API route that has neither."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
         check_query_params(request, route)
