@@ -270,6 +270,7 @@ async def test_an_unexpected_error_is_500_in_the_envelope_with_the_request_id(
     logged = [r for r in caplog.records if r.name == "loopctl.errors"]
     assert [getattr(r, "request_id", None) for r in logged] == ["boom-1"]
     assert logged[0].exc_info is not None
+    assert repr(logged[0].exc_info[1]) == "RuntimeError('a bug')"
 
 
 # --- the access log -----------------------------------------------------------------------

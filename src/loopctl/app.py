@@ -21,6 +21,7 @@ from loopctl.discovery.endpoints import OPENAPI_PATH
 from loopctl.discovery.endpoints import router as discovery_router
 from loopctl.errors import install_error_handlers
 from loopctl.kit.openapi import complete_schema
+from loopctl.kit.stack import LoopctlAPI
 from loopctl.middleware import RequestMiddleware
 from loopctl.observability import AccessLog, Metrics, configure_logging
 from loopctl.runtime import Runtime
@@ -95,7 +96,7 @@ async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """Build the app. Given a ``runtime`` (tests), it uses that and opens nothing itself."""
     settings = settings or (runtime.settings if runtime else Settings())
-    app = FastAPI(
+    app = LoopctlAPI(
         title="loopctl",
         version=VERSION,
         description=DESCRIPTION,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
         lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
+        opentelemetry=settings.opentelemetry,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

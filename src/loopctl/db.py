@@ -7,15 +7,16 @@ matches no row. Services never commit: the dependency below commits before the r
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import orjson
 from fastapi import Depends, Request
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
+from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
@@ -110,6 +111,28 @@ async def tenant_transaction(
     async with source.connection() as conn, conn.transaction():
         await set_tenant(conn, tenant_id)
         yield conn
+
+
+# The attribute under which fetch_row keeps a connection's cursor.
+_ROW_CURSOR = "_loopctl_row_cursor"
+
+
+async def fetch_row(conn: Connection, query: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run one statement and return its first row as a tuple, or None.
+
+    Why not ``conn.execute``: it builds a new cursor (and its adapters) for every
+    statement, which costs about as many CPU instructions as a third of a round trip to
+    PostgreSQL (docs/benchmarks.md). This keeps one cursor with each connection and reuses
+    it. Safe with several tasks on one connection: the row is fetched straight after the
+    statement, with no wait in between in which another task could run a statement on the
+    same cursor (psycopg's ``fetchone`` does no I/O outside pipeline mode).
+    """
+    cursor: AsyncCursor[tuple[Any, ...]] | None = getattr(conn, _ROW_CURSOR, None)
+    if cursor is None or cursor.closed:
+        cursor = conn.cursor(row_factory=tuple_row)
+        setattr(conn, _ROW_CURSOR, cursor)
+    await cursor.execute(query, params)
+    return await cursor.fetchone()
 
 
 def request_source(request: Request) -> ConnectionSource:

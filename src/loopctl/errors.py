@@ -257,16 +257,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
-    response = _render(
+    # RequestMiddleware adds the x-request-id header, to this response as to any other
+    # (kit/stack.py puts the error handling inside it).
+    return _render(
         AppError(
             "Internal server error; quote the request id when reporting it",
             details={"request_id": request_id},
         )
     )
-    # Starlette sends this response past the middleware that adds the header elsewhere.
-    if request_id:
-        response.headers["x-request-id"] = request_id
-    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

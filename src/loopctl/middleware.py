@@ -123,20 +123,18 @@ class RequestMiddleware:
         self.metrics.observe_request(method, template, status, seconds)
         if self.access_log is None or not self.access_log.enabled():
             return
-        tenant_id = state.get("tenant_id") or None
         client = scope.get("client")
         self.access_log.write(
-            {
-                "request_id": request_id,
-                "method": method,
-                "path": scope.get("path"),
-                "route": template,
-                "status": status,
-                "latency_ms": round(seconds * 1000, 3),
-                "tenant_id": tenant_id,  # a UUID: the JSON encoder writes it as text
-                "key_prefix": state.get("key_prefix"),
-                "client": client[0] if client else None,
-            }
+            request_id=request_id,
+            method=method,
+            path=scope.get("path", ""),
+            route=template,
+            status=status,
+            # Rounded to the microsecond in integers: round(x, 3) costs several times more.
+            latency_ms=int(seconds * 1_000_000 + 0.5) / 1000,
+            tenant_id=state.get("tenant_id") or None,
+            key_prefix=state.get("key_prefix"),
+            client=client[0] if client else None,
         )
 
 

@@ -6,6 +6,7 @@ import sys
 import time
 import traceback
 from typing import Any, TextIO
+from uuid import UUID
 
 import orjson
 from prometheus_client import (
@@ -76,16 +77,37 @@ class AccessLog:
     def enabled(self) -> bool:
         return self._logger.isEnabledFor(logging.INFO)
 
-    def write(self, fields: dict[str, Any]) -> None:
+    def write(
+        self,
+        *,
+        request_id: str,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        latency_ms: float,
+        tenant_id: UUID | None,
+        key_prefix: str | None,
+        client: str | None,
+    ) -> None:
+        # One dict literal, in the order the line shows (orjson writes a UUID as text).
         entry = {
             "time": log_time(time.time()),
             "level": "info",
             "logger": "loopctl.access",
             "message": "request",
-            **fields,
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": status,
+            "latency_ms": latency_ms,
+            "tenant_id": tenant_id,
+            "key_prefix": key_prefix,
+            "client": client,
         }
-        stream = self.stream or sys.stderr
         line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        stream = self.stream or sys.stderr
         try:
             # The bytes straight to stderr's binary buffer, skipping a decode and re-encode.
             # Safe to mix with text lines: stderr is line-buffered, so no partial text waits.

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from loopctl.db import Connection
+from loopctl.db import Connection, fetch_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +29,9 @@ _RESOLVE = """
 
 async def resolve_key(conn: Connection, digest: str) -> KeyIdentity | None:
     """Find a live key by its hash; sets the transaction's tenant to the key's tenant."""
-    # conn.execute and a plain tuple: a cursor with a row factory per call costs more than
-    # the rest of this function, and it runs on every authenticated request.
-    cur = await conn.execute(_RESOLVE, [digest])
-    row = await cur.fetchone()
+    # fetch_row and a plain tuple: a new cursor, with or without a row factory, costs more
+    # than the rest of this function, and it runs on every authenticated request.
+    row = await fetch_row(conn, _RESOLVE, [digest])
     return None if row is None else KeyIdentity(*row)
 
 

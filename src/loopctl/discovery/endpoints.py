@@ -11,13 +11,14 @@ from loopctl import schema
 from loopctl.config import VERSION
 from loopctl.db import tenant_transaction
 from loopctl.errors import ServiceUnavailable
+from loopctl.kit.direct import DirectRoute
 from loopctl.kit.openapi import errors
 from loopctl.kit.query import reject_unknown_query_params
 from loopctl.kit.responses import JSONResponse, dumps
 from loopctl.kit.routers import api_router
 from loopctl.runtime import RuntimeDep
 
-router = APIRouter(tags=["discovery"])
+router = APIRouter(tags=["discovery"], route_class=DirectRoute)
 api_root = api_router(tag="discovery")
 
 OPENAPI_PATH = "/api/v1/openapi.json"

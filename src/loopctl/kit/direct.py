@@ -33,6 +33,7 @@ real dependencies.
 
 import inspect
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +165,11 @@ class DirectRoute(APIRoute):
             # solver; its native telemetry keeps the request's record under this key.
             or scope.get("fastapi.telemetry") is not None
         ):
-            await super().handle(scope, receive, send)
+            # The exit stack FastAPI's request handler closes uploads with; the app's
+            # middleware stack leaves it to the routes that need it (kit/stack.py).
+            async with AsyncExitStack() as stack:
+                scope["fastapi_middleware_astack"] = stack
+                await super().handle(scope, receive, send)
             return
         request = Request(scope, receive, send)
         if plan.uses_connection:

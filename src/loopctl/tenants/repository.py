@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from loopctl.db import Connection
+from loopctl.db import Connection, fetch_row
 from loopctl.kit.sql import maybe
 
 
@@ -47,8 +47,9 @@ async def insert(
         return row
 
 
-# Plain strings, not composed per call, and a plain tuple rather than a cursor with a row
-# factory: either costs more than running the statement on the hot path (GET /tenants/me).
+# Plain strings, not composed per call, and fetch_row's plain tuple rather than a new cursor
+# with a row factory: either costs more than running the statement on the hot path
+# (GET /tenants/me).
 # The columns are in TenantRow's order.
 _GET = """
     SELECT id, name, slug, email, status, settings, created_at, updated_at
@@ -58,8 +59,7 @@ _GET_FOR_UPDATE = _GET + " FOR UPDATE"
 
 
 async def get(conn: Connection, tenant_id: UUID, *, for_update: bool = False) -> TenantRow | None:
-    cur = await conn.execute(_GET_FOR_UPDATE if for_update else _GET, [tenant_id])
-    row = await cur.fetchone()
+    row = await fetch_row(conn, _GET_FOR_UPDATE if for_update else _GET, [tenant_id])
     return None if row is None else TenantRow(*row)
 
 
