@@ -1,6 +1,7 @@
 """Who is acting: a key's identity for requests, or a named system actor."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from loopctl.auth.roles import Role
@@ -15,9 +16,13 @@ class TenantRequired(BadRequest):
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller of a request, resolved from its API key."""
+class Principal(NamedTuple):
+    """The caller of a request, resolved from its API key.
+
+    A NamedTuple rather than a frozen dataclass: as immutable, and built several times
+    faster (a frozen dataclass sets each field through ``object.__setattr__``); one is
+    built for every authenticated request.
+    """
 
     tenant_id: UUID | None
     role: Role

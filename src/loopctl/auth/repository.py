@@ -1,15 +1,16 @@
 """SQL for authentication: key resolution, usage timestamps and rate-limit counters."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from loopctl.db import Connection, fetch_row
 
 
-@dataclass(frozen=True, slots=True)
-class KeyIdentity:
+class KeyIdentity(NamedTuple):
+    # A NamedTuple: immutable and cheap to build, once per authenticated request
+    # (see auth.principal.Principal).
     key_id: UUID
     tenant_id: UUID | None
     role: str

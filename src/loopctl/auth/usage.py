@@ -6,6 +6,7 @@ transaction per tenant.
 """
 
 import logging
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from uuid import UUID
@@ -17,9 +18,10 @@ from loopctl.db import ConnectionSource, tenant_transaction
 logger = logging.getLogger("loopctl.auth.usage")
 
 
-# id -> (its tenant, the latest time it was used). Keyed by the id alone (ids are unique):
-# a UUID hashes in Python, and this runs on every authenticated request.
-_Seen = dict[UUID, tuple[UUID, datetime]]
+# id -> (its tenant, the latest time it was used, as a Unix time). Keyed by the id alone
+# (ids are unique): a UUID hashes in Python, and this runs on every authenticated request;
+# a float, not a datetime, for the same reason (converted when flushed).
+_Seen = dict[UUID, tuple[UUID, float]]
 
 
 class UsageTracker:
@@ -31,7 +33,7 @@ class UsageTracker:
         tenant_id = principal.tenant_id
         if tenant_id is None or principal.key_id is None:
             return
-        seen = (tenant_id, datetime.now(UTC))
+        seen = (tenant_id, time.time())
         self._keys[principal.key_id] = seen
         if principal.agent_id is not None:
             self._agents[principal.agent_id] = seen
@@ -39,7 +41,7 @@ class UsageTracker:
     async def flush(self, source: ConnectionSource) -> None:
         keys, self._keys = self._keys, {}
         agents, self._agents = self._agents, {}
-        per_tenant: dict[UUID, tuple[dict[UUID, datetime], dict[UUID, datetime]]] = defaultdict(
+        per_tenant: dict[UUID, tuple[dict[UUID, float], dict[UUID, float]]] = defaultdict(
             lambda: ({}, {})
         )
         for key_id, (tenant_id, at) in keys.items():
@@ -50,12 +52,10 @@ class UsageTracker:
             try:
                 async with tenant_transaction(source, tenant_id) as conn:
                     if tenant_keys:
-                        await repository.touch_keys(
-                            conn, list(tenant_keys), list(tenant_keys.values())
-                        )
+                        await repository.touch_keys(conn, list(tenant_keys), _times(tenant_keys))
                     if tenant_agents:
                         await repository.touch_agents(
-                            conn, list(tenant_agents), list(tenant_agents.values())
+                            conn, list(tenant_agents), _times(tenant_agents)
                         )
             except Exception:
                 logger.exception("could not record key usage; will retry")
@@ -63,7 +63,11 @@ class UsageTracker:
                 _restore(self._agents, tenant_id, tenant_agents)
 
 
-def _restore(into: _Seen, tenant_id: UUID, times: dict[UUID, datetime]) -> None:
+def _times(seen: dict[UUID, float]) -> list[datetime]:
+    return [datetime.fromtimestamp(at, UTC) for at in seen.values()]
+
+
+def _restore(into: _Seen, tenant_id: UUID, times: dict[UUID, float]) -> None:
     """Put back what failed to flush, unless a newer use arrived meanwhile."""
     for some_id, at in times.items():
         newer = into.get(some_id)

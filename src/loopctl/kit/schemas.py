@@ -22,7 +22,17 @@ def _utc(value: datetime) -> str:
     # Sessions run in UTC (db.conninfo), so values read back need no conversion.
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    # Formatted from the fields: an aware datetime's isoformat() costs about three times
+    # as much, and every timestamp of every response comes through here.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )
 
 
 # Every timestamp leaves the server as ISO 8601 in UTC with a Z suffix.

@@ -1,8 +1,7 @@
 """SQL for tenants. Row-level security shows each tenant only its own row."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from psycopg import sql
@@ -13,8 +12,9 @@ from loopctl.db import Connection, fetch_row
 from loopctl.kit.sql import maybe
 
 
-@dataclass(frozen=True, slots=True)
-class TenantRow:
+class TenantRow(NamedTuple):
+    # A NamedTuple: immutable and cheap to build; GET /tenants/me builds one per request
+    # (see auth.principal.Principal).
     id: UUID
     name: str
     slug: str
