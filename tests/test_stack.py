@@ -6,11 +6,13 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from loopctl.app import create_app
+from loopctl.config import Settings
 from loopctl.kit.stack import ErrorBoundary, LoopctlAPI
 from loopctl.runtime import Runtime
 
@@ -129,3 +131,16 @@ async def _get_path(app: FastAPI, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         return await client.get(path)
+
+
+async def test_with_opentelemetry_on_exceptions_are_recorded_outside_the_request_middleware(
+    runtime: Runtime, settings: Settings
+) -> None:
+    app = create_app(settings.model_copy(update={"opentelemetry": True}), runtime=runtime)
+    stack = app.build_middleware_stack()
+    assert isinstance(stack, ExceptionTelemetryMiddleware)
+    plain = create_app(settings, runtime=runtime).build_middleware_stack()
+    assert not isinstance(plain, ExceptionTelemetryMiddleware)
+    response = await _get_path(app, "/health")
+    assert response.status_code == 200
+    assert response.headers["x-request-id"]

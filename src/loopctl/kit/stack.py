@@ -35,7 +35,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware  # constraints.txt pins FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
