@@ -78,7 +78,7 @@ class _Plan:
     route: Any  # the APIRoute or its inclusion context: response model and status code
 
 
-def _is_async_function(call: Any) -> bool:
+def is_async_function(call: Any) -> bool:
     """An ``async def`` function or an instance whose ``__call__`` is one (not a generator)."""
     if inspect.isroutine(call):
         return inspect.iscoroutinefunction(call)
@@ -107,7 +107,7 @@ def _is_connection(dependant: Dependant) -> bool:
 
 
 def _step(sub: Dependant) -> _Step | None:
-    if not _is_async_function(sub.call) or sub.path_params or _asks_for_more_than_request(sub):
+    if not is_async_function(sub.call) or sub.path_params or _asks_for_more_than_request(sub):
         return None
     conn_arg = None
     for inner in sub.dependencies:
@@ -122,7 +122,7 @@ def _step(sub: Dependant) -> _Step | None:
 
 def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
     """How to serve a route directly, or None when FastAPI must serve it."""
-    if not _is_async_function(dependant.call) or _asks_for_more_than_request(dependant):
+    if not is_async_function(dependant.call) or _asks_for_more_than_request(dependant):
         return None
     if not isinstance(route.response_class, DefaultPlaceholder):
         return None

@@ -29,7 +29,6 @@ RequestMiddleware, so they carry the ``x-request-id`` header and the access log 
 them like any other response.
 """
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -41,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loopctl.kit.direct import DirectRoute
+from loopctl.kit.direct import DirectRoute, is_async_function
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -55,7 +54,7 @@ class ErrorBoundary:
         by_status: dict[int, Handler] = {}
         fallback: Handler | None = None
         for key, handler in handlers.items():
-            if not _is_async(handler):
+            if not is_async_function(handler):
                 raise RuntimeError(f"exception handler for {key!r} must be an async function")
             if key in (500, Exception):
                 fallback = handler
@@ -113,12 +112,6 @@ class ErrorBoundary:
             if handler is not None:
                 return handler
         return None
-
-
-def _is_async(handler: Any) -> bool:
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004
-    )
 
 
 class LoopctlAPI(FastAPI):
