@@ -38,9 +38,9 @@ from typing import Any
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import auth_read as bench
-from loopctl.config import Settings
-from loopctl.embedded import CREDENTIALS, DATABASE
-from loopctl.provision import role_url
+from loopctl.database.embedded import CREDENTIALS, DATABASE
+from loopctl.database.provision import role_url
+from loopctl.platform.config import Settings
 
 Message = MutableMapping[str, Any]
 App = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Message]], Any], Awaitable[None]]
@@ -58,7 +58,7 @@ HEADER = ("concurrency", "loopctl k instr/req", "floor k instr/req", "floor/loop
 
 
 def _loopctl_app(concurrency: int) -> App:
-    from loopctl.app import create_app
+    from loopctl.platform.app import create_app
 
     app = create_app(Settings())  # configured by the parent through LOOPCTL_* variables
     if app.state.access_log is not None:

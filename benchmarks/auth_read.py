@@ -35,9 +35,9 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 from psycopg.conninfo import make_conninfo
 
-from loopctl.config import Settings
-from loopctl.embedded import CREDENTIALS, DATABASE
-from loopctl.provision import role_url
+from loopctl.database.embedded import CREDENTIALS, DATABASE
+from loopctl.database.provision import role_url
+from loopctl.platform.config import Settings
 
 HERE = Path(__file__).resolve().parent
 LOOPCTL = Path(sys.executable).with_name("loopctl")

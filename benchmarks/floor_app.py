@@ -35,7 +35,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
-from loopctl.config import Settings
+from loopctl.platform.config import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from loopctl.embedded import LOCAL_KEY
+from loopctl.database.embedded import LOCAL_KEY
 
 LOOPCTL = str(Path(sys.executable).parent / "loopctl")
 API = "/api/v1"

@@ -5,7 +5,7 @@ import asyncio
 import psycopg
 import pytest
 
-from loopctl.db import Connection, fetch_row
+from loopctl.database.connections import Connection, fetch_row
 
 
 async def test_fetch_row_returns_the_first_row_or_none(conn: Connection) -> None:

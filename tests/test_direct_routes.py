@@ -12,13 +12,13 @@ from fastapi.routing import APIRoute
 from psycopg.pq import TransactionStatus
 from starlette.types import Message, Receive, Scope, Send
 
-from loopctl.app import create_app
 from loopctl.auth.dependencies import AgentPrincipal
-from loopctl.db import RequestConn
-from loopctl.errors import install_error_handlers
+from loopctl.database.connections import RequestConn
 from loopctl.kit.direct import DirectRoute, plan_for
 from loopctl.kit.routers import api_router
-from loopctl.runtime import Runtime
+from loopctl.platform.app import create_app
+from loopctl.platform.errors import install_error_handlers
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_key, make_tenant
 from tests.fixtures.http import API, UNKNOWN_KEY, bearer, committed_runtime, error_of

@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from loopctl.app import create_app
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.query import guarded, reject_unknown_query_params
-from loopctl.runtime import Runtime
+from loopctl.platform.app import create_app
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import (
@@ -261,13 +261,13 @@ async def test_an_unexpected_error_is_500_in_the_envelope_with_the_request_id(
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        with caplog.at_level(logging.ERROR, logger="loopctl.errors"):
+        with caplog.at_level(logging.ERROR, logger="loopctl.platform.errors"):
             response = await client.get("/boom", headers={"x-request-id": "boom-1"})
     error = error_of(response, 500, "internal_error")
     assert error["details"] == {"request_id": "boom-1"}
     assert "a bug" not in response.text
     assert response.headers["x-request-id"] == "boom-1"
-    logged = [r for r in caplog.records if r.name == "loopctl.errors"]
+    logged = [r for r in caplog.records if r.name == "loopctl.platform.errors"]
     assert [getattr(r, "request_id", None) for r in logged] == ["boom-1"]
     assert logged[0].exc_info is not None
     assert repr(logged[0].exc_info[1]) == "RuntimeError('a bug')"

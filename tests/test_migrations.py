@@ -9,13 +9,13 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from loopctl import schema
 from loopctl.agents.repository import AgentRow
 from loopctl.api_keys.repository import ApiKeyRow
 from loopctl.audit.repository import AuditRow
+from loopctl.database import schema
+from loopctl.database.provision import provision
 from loopctl.epics.repository import EpicRow
 from loopctl.projects.repository import ProjectRow
-from loopctl.provision import provision
 from loopctl.stories.repository import StoryRow
 from loopctl.tenants.repository import TenantRow
 from tests.fixtures.database import Cluster, Urls

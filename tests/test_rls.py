@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from loopctl.app import create_app
-from loopctl.db import create_pool
-from loopctl.runtime import Runtime
+from loopctl.database.connections import create_pool
+from loopctl.platform.app import create_app
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.app import SECRET, make_settings
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import make_key, make_tenant

@@ -11,10 +11,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from loopctl.app import create_app
-from loopctl.config import Settings
 from loopctl.kit.stack import ErrorBoundary, LoopctlAPI
-from loopctl.runtime import Runtime
+from loopctl.platform.app import create_app
+from loopctl.platform.config import Settings
+from loopctl.platform.runtime import Runtime
 
 
 class Teapot(Exception):

@@ -6,9 +6,9 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import API, UNKNOWN_KEY, audit_rows, bearer, data_of, error_of, invalid
 

@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from tests.fixtures.database import Urls
 from tests.fixtures.factories import Key, Tenant
 

@@ -7,8 +7,8 @@ import pytest
 from loopctl.admin.service import create_superadmin_key
 from loopctl.auth.rate_limit import RateLimiter
 from loopctl.auth.service import Authenticator
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import make_key, make_tenant
 from tests.fixtures.http import (

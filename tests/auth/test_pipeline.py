@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from loopctl.admin.service import create_superadmin_key, set_tenant_status
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import (

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from loopctl.auth.keys import KeyHasher
 from loopctl.auth.rate_limit import RateLimiter
-from loopctl.db import create_pool
+from loopctl.database.connections import create_pool
 from tests.fixtures.app import SECRET
 from tests.fixtures.database import Urls
 

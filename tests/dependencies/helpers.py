@@ -8,8 +8,8 @@ from uuid import UUID
 import httpx
 
 from loopctl.epics.repository import EpicRow
+from loopctl.platform.runtime import Runtime
 from loopctl.projects.repository import ProjectRow
-from loopctl.runtime import Runtime
 from loopctl.stories.repository import StoryRow
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, data_of

@@ -7,10 +7,10 @@ import psycopg
 import pytest
 
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection, set_tenant
+from loopctl.database.connections import Connection, set_tenant
 from loopctl.dependencies import service
 from loopctl.dependencies.schemas import StoryDependencyCreate
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import build
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_tenant

@@ -9,11 +9,11 @@ import psycopg
 import pytest
 
 from loopctl.auth.principal import Principal
-from loopctl.db import set_tenant
+from loopctl.database.connections import set_tenant
 from loopctl.dependencies import service
 from loopctl.dependencies.errors import DependencyCycle
 from loopctl.dependencies.schemas import StoryDependencyCreate
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build, epic_edge, link, story_edge
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_tenant

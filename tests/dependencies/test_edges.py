@@ -5,8 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import (
     EPIC_DEPS,
     STORY_DEPS,

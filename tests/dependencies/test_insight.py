@@ -4,8 +4,8 @@ from typing import Any
 
 import httpx
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build, link
 from tests.fixtures.factories import Tenant
 from tests.fixtures.http import API, data_of

@@ -6,7 +6,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.epics import service as epics
 from loopctl.epics.repository import EpicRow
 from loopctl.epics.schemas import EpicCreate

@@ -6,10 +6,10 @@ from uuid import UUID
 
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_repository, service
 from loopctl.dependencies.schemas import EpicDependencyCreate, StoryDependencyCreate
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build
 from tests.fixtures.factories import Tenant
 from tests.fixtures.work import set_status

@@ -6,10 +6,10 @@ import httpx
 import psycopg
 import pytest
 
-from loopctl import schema
-from loopctl.config import VERSION
-from loopctl.db import Connection, SingleConnection
-from loopctl.runtime import Runtime
+from loopctl.database import schema
+from loopctl.database.connections import Connection, SingleConnection
+from loopctl.platform.config import VERSION
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.app import SECRET
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.http import (

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg_pool import AsyncConnectionPool
 
-from loopctl.app import create_app
-from loopctl.background import maintain
+from loopctl.platform.app import create_app
+from loopctl.platform.background import maintain
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, make_tenant
 from tests.fixtures.http import API, UNKNOWN_KEY, bearer, committed_runtime, data_of

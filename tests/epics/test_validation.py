@@ -6,9 +6,9 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.epics.world import make_world
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import audit_rows, data_of, invalid

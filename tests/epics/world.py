@@ -6,11 +6,11 @@ from uuid import UUID
 
 import httpx
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.epics.repository import EpicRow
 from loopctl.kit.ids import new_id
+from loopctl.platform.runtime import Runtime
 from loopctl.projects.repository import ProjectRow
-from loopctl.runtime import Runtime
 from loopctl.stories.repository import StoryRow
 from tests.fixtures.factories import Tenant
 from tests.fixtures.http import API

@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, data_of, error_of, invalid

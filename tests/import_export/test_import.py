@@ -5,8 +5,8 @@ from uuid import UUID
 
 import httpx
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, audit_rows, data_of, error_of, invalid
 from tests.fixtures.work import make_epic, make_project, make_story, set_status

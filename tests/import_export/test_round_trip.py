@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loopctl.import_export.schemas import ProjectDocument
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import data_of
 from tests.fixtures.work import make_project

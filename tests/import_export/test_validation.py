@@ -5,11 +5,11 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection, tenant_transaction
+from loopctl.database.connections import Connection, tenant_transaction
 from loopctl.import_export import service
 from loopctl.import_export.errors import ImportInvalid
 from loopctl.import_export.schemas import Limits, ProjectDocument
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import client_for, data_of, error_of, invalid, rollback_runtime

@@ -6,8 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, UNKNOWN_KEY, audit_rows, bearer, data_of, error_of, invalid
 from tests.fixtures.work import make_project

@@ -5,9 +5,9 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES
-from loopctl.runtime import Runtime
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant

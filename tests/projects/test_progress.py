@@ -2,8 +2,8 @@
 
 import httpx
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, data_of
 from tests.fixtures.work import make_epic, make_project, make_story, set_status

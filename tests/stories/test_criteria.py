@@ -5,8 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from loopctl.stories.criteria import MAX_CRITERIA
 from tests.epics.world import World, make_world
 from tests.fixtures.factories import Key, Tenant

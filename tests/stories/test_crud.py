@@ -5,8 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.epics.world import add_story_edge, make_world
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, audit_rows, data_of, error_of, invalid

@@ -6,8 +6,8 @@ from typing import ClassVar
 import httpx
 import pytest
 
-from loopctl.db import Connection
-from loopctl.runtime import Runtime
+from loopctl.database.connections import Connection
+from loopctl.platform.runtime import Runtime
 from tests.epics.world import make_world
 from tests.fixtures.access import Ids, Route, RouteAccess, fill
 from tests.fixtures.factories import Key, Tenant

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from loopctl.admin.service import set_tenant_status
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import (

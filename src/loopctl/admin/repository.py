@@ -7,7 +7,7 @@ from uuid import UUID
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.tenants.repository import TenantRow
 
 

@@ -7,10 +7,10 @@ from loopctl.admin import repository
 from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher, display_prefix, generate_key
 from loopctl.auth.principal import SystemActor
-from loopctl.config import Settings
-from loopctl.db import Connection
-from loopctl.errors import NotFound
+from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
+from loopctl.platform.config import Settings
+from loopctl.platform.errors import NotFound
 from loopctl.tenants import service as tenants
 from loopctl.tenants.repository import TenantRow
 

@@ -9,7 +9,7 @@ from loopctl.agents import service
 from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
 from loopctl.agents.schemas import Agent, AgentRegister, AgentType
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router

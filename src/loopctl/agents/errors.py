@@ -1,4 +1,4 @@
-from loopctl.errors import Conflict, NotFound
+from loopctl.platform.errors import Conflict, NotFound
 
 
 class AgentNotFound(NotFound):

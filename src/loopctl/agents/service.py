@@ -12,7 +12,7 @@ from loopctl.agents.schemas import Agent, AgentRegister
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Actor, Principal
 from loopctl.auth.roles import Role
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.sorting import order_by

@@ -25,12 +25,12 @@ from loopctl.api_keys.schemas import (
 )
 from loopctl.api_keys.service import KeyPolicy
 from loopctl.auth.dependencies import UserPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
-from loopctl.runtime import RuntimeDep
+from loopctl.platform.runtime import RuntimeDep
 
 router = api_router("/api_keys", tag="api keys")
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.rows import class_row
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.sql import maybe
 
 # status is computed with the database clock so every process agrees on expiry.

@@ -20,10 +20,10 @@ from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher, display_prefix, generate_key
 from loopctl.auth.principal import Actor, Principal
 from loopctl.auth.roles import Role
-from loopctl.db import Connection
-from loopctl.errors import UnprocessableEntity
+from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
+from loopctl.platform.errors import UnprocessableEntity
 from loopctl.tenants import settings as tenant_settings
 
 AGENT_TYPE_FOR_ROLE = {Role.agent: "implementer", Role.orchestrator: "orchestrator"}

@@ -9,7 +9,7 @@ from uuid import UUID
 from psycopg.rows import class_row
 from psycopg.types.json import Json, Jsonb
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 
 
 @dataclass(frozen=True, slots=True)

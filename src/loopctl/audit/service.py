@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from loopctl.audit import repository
 from loopctl.auth.principal import Actor
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 
 Snapshot = BaseModel | dict[str, Any] | None

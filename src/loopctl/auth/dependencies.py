@@ -7,9 +7,9 @@ from fastapi.routing import APIRoute
 
 from loopctl.auth.principal import Principal, TenantRequired
 from loopctl.auth.roles import Role
-from loopctl.db import RequestConn
-from loopctl.errors import InsufficientRole
+from loopctl.database.connections import RequestConn
 from loopctl.kit.query import check_query_params
+from loopctl.platform.errors import InsufficientRole
 
 
 def client_address(request: Request) -> str:

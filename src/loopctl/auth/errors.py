@@ -1,4 +1,4 @@
-from loopctl.errors import Forbidden
+from loopctl.platform.errors import Forbidden
 
 
 class TenantSuspended(Forbidden):

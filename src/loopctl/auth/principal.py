@@ -5,7 +5,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from loopctl.auth.roles import Role
-from loopctl.errors import BadRequest
+from loopctl.platform.errors import BadRequest
 
 
 class TenantRequired(BadRequest):

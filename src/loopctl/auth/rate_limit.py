@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from loopctl.auth import repository
 from loopctl.auth.keys import KeyHasher
-from loopctl.db import ConnectionSource, tenant_transaction
+from loopctl.database.connections import ConnectionSource, tenant_transaction
 
 
 @dataclass

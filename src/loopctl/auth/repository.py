@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from loopctl.db import Connection, fetch_row
+from loopctl.database.connections import Connection, fetch_row
 
 
 class KeyIdentity(NamedTuple):

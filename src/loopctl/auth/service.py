@@ -7,9 +7,9 @@ from loopctl.auth.principal import Principal
 from loopctl.auth.rate_limit import RateLimiter
 from loopctl.auth.roles import Role
 from loopctl.auth.usage import UsageTracker
-from loopctl.config import Settings
-from loopctl.db import Connection
-from loopctl.errors import InvalidApiKey, RateLimited, Unauthenticated
+from loopctl.database.connections import Connection
+from loopctl.platform.config import Settings
+from loopctl.platform.errors import InvalidApiKey, RateLimited, Unauthenticated
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from loopctl.auth import repository
 from loopctl.auth.principal import Principal
-from loopctl.db import ConnectionSource, tenant_transaction
+from loopctl.database.connections import ConnectionSource, tenant_transaction
 
 logger = logging.getLogger("loopctl.auth.usage")
 

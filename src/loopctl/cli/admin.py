@@ -11,10 +11,10 @@ import typer
 
 from loopctl.admin import service as admin
 from loopctl.auth.keys import KeyHasher
-from loopctl.bootstrap import Database, open_database, secret_of
-from loopctl.config import Settings
-from loopctl.db import conninfo
-from loopctl.errors import AppError
+from loopctl.database.bootstrap import Database, open_database, secret_of
+from loopctl.database.connections import conninfo
+from loopctl.platform.config import Settings
+from loopctl.platform.errors import AppError
 
 app = typer.Typer(help="Operator actions (run on the server host).", no_args_is_help=True)
 

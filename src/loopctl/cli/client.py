@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-from loopctl.config import default_data_dir
-from loopctl.embedded import LOCAL_KEY
+from loopctl.database.embedded import LOCAL_KEY
+from loopctl.platform.config import default_data_dir
 
 DEFAULT_SERVER = "http://127.0.0.1:4000"
 KEY_VARIABLES = ("LOOPCTL_API_KEY", "LOOPCTL_USER_KEY", "LOOPCTL_ORCH_KEY", "LOOPCTL_AGENT_KEY")

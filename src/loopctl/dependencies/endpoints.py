@@ -8,7 +8,7 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.dependencies import graph_service, service
 from loopctl.dependencies.errors import (
     DependencyAcrossProjects,

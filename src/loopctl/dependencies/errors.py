@@ -1,6 +1,6 @@
 from typing import Any
 
-from loopctl.errors import Conflict, NotFound, UnprocessableEntity
+from loopctl.platform.errors import Conflict, NotFound, UnprocessableEntity
 
 
 class StoryDependencyNotFound(NotFound):

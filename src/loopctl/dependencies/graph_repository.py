@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.rows import class_row
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.sql import maybe
 
 # What blocks a story, defined once for the ready and the blocked lists. A story waits

@@ -5,7 +5,7 @@ from collections import defaultdict
 from uuid import UUID
 
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_repository as repository
 from loopctl.dependencies.graph import DependencyGraph
 from loopctl.dependencies.links import StoryDependencyFields, StoryLink
@@ -20,8 +20,8 @@ from loopctl.dependencies.schemas import (
 )
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
-from loopctl.errors import UnprocessableEntity
 from loopctl.kit.pagination import Pagination
+from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 from loopctl.projects.errors import ProjectNotFound
 

@@ -13,7 +13,7 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.rows import class_row
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from psycopg import errors as pg
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.dependencies import cycle_repository as cycles
 from loopctl.dependencies import repository
 from loopctl.dependencies.errors import (
@@ -37,9 +37,9 @@ from loopctl.dependencies.schemas import (
     StoryDependencyCreate,
 )
 from loopctl.epics import service as epics
-from loopctl.errors import UnprocessableEntity
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
+from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 
 KIND = {"s": "story", "e": "epic"}

@@ -7,16 +7,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from loopctl import schema
-from loopctl.config import VERSION
-from loopctl.db import tenant_transaction
-from loopctl.errors import ServiceUnavailable
+from loopctl.database import schema
+from loopctl.database.connections import tenant_transaction
 from loopctl.kit.direct import DirectRoute
 from loopctl.kit.openapi import errors
 from loopctl.kit.query import reject_unknown_query_params
 from loopctl.kit.responses import JSONResponse, dumps
 from loopctl.kit.routers import api_router
-from loopctl.runtime import RuntimeDep
+from loopctl.platform.config import VERSION
+from loopctl.platform.errors import ServiceUnavailable
+from loopctl.platform.runtime import RuntimeDep
 
 router = APIRouter(tags=["discovery"], route_class=DirectRoute)
 api_root = api_router(tag="discovery")

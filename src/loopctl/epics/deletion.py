@@ -4,7 +4,7 @@ because it needs the story service, which itself depends on the epic service).""
 from uuid import UUID
 
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotEmpty
 from loopctl.epics.schemas import EpicDeleted

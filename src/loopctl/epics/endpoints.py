@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.epics import deletion, progress, service
 from loopctl.epics.errors import EpicNotEmpty, EpicNotFound, EpicNumberTaken
 from loopctl.epics.schemas import (

@@ -6,7 +6,7 @@ from psycopg import errors as pg
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.epics import repository
 from loopctl.epics.errors import EpicNotFound, EpicNumberTaken
 from loopctl.epics.repository import EpicCountsRow, EpicRow

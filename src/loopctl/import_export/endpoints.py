@@ -7,8 +7,7 @@ from fastapi import Query
 from starlette.responses import Response
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
-from loopctl.db import RequestConn
-from loopctl.errors import PayloadTooLarge
+from loopctl.database.connections import RequestConn
 from loopctl.import_export import service
 from loopctl.import_export.errors import ImportConflict, ProjectNotEmpty, StatusImportNeedsUser
 from loopctl.import_export.schemas import ImportReport, ProjectDocument
@@ -16,6 +15,7 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.responses import JSONResponse
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item
+from loopctl.platform.errors import PayloadTooLarge
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
 router = api_router(tag="import/export")

@@ -1,6 +1,6 @@
 from typing import Any
 
-from loopctl.errors import Conflict, Forbidden, UnprocessableEntity
+from loopctl.platform.errors import Conflict, Forbidden, UnprocessableEntity
 
 
 class ProjectNotEmpty(Conflict):

@@ -14,7 +14,7 @@ from psycopg import errors as pg
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.auth.roles import Role
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.import_export import export as exporting
 from loopctl.import_export import repository, snapshots
 from loopctl.import_export.errors import (

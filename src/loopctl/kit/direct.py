@@ -47,7 +47,7 @@ from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.types import Receive, Scope, Send
 
-from loopctl.db import Connection, request_connection, request_source
+from loopctl.database.connections import Connection, request_connection, request_source
 
 # Where FastAPI 0.165 keeps the inclusion context of the matched route (fastapi.routing's
 # _FASTAPI_SCOPE_KEY / _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY); constraints.txt pins it.

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from loopctl.auth.dependencies import RoleGuard
 from loopctl.auth.errors import TenantSuspended
 from loopctl.auth.principal import TenantRequired
-from loopctl.errors import (
+from loopctl.kit.query import reject_unknown_query_params
+from loopctl.platform.errors import (
     AppError,
     InsufficientRole,
     InvalidApiKey,
@@ -26,7 +27,6 @@ from loopctl.errors import (
     Unauthenticated,
     UnprocessableEntity,
 )
-from loopctl.kit.query import reject_unknown_query_params
 
 PUBLIC_NOTE = "**Public**: no API key needed; any role, or none, may call it."
 

@@ -5,8 +5,8 @@ from typing import Annotated, NamedTuple, TypeVar
 
 from fastapi import Depends, Query
 
-from loopctl.errors import UnprocessableEntity
 from loopctl.kit.schemas import Page, PageMeta
+from loopctl.platform.errors import UnprocessableEntity
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -4,7 +4,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from loopctl.errors import UnprocessableEntity
+from loopctl.platform.errors import UnprocessableEntity
 
 _allowed_by_route: dict[int, frozenset[str]] = {}
 _guarded_by_route: dict[int, bool] = {}

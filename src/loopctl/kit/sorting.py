@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from psycopg import sql
 
-from loopctl.errors import UnprocessableEntity
+from loopctl.platform.errors import UnprocessableEntity
 
 
 def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.Composed:

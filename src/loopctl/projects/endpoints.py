@@ -6,11 +6,12 @@ from uuid import UUID
 from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.platform.runtime import RuntimeDep
 from loopctl.projects import progress, service
 from loopctl.projects.errors import (
     ProjectArchived,
@@ -27,7 +28,6 @@ from loopctl.projects.schemas import (
     ProjectStatus,
     ProjectUpdate,
 )
-from loopctl.runtime import RuntimeDep
 
 router = api_router("/projects", tag="projects")
 

@@ -1,4 +1,4 @@
-from loopctl.errors import Conflict, Forbidden, NotFound
+from loopctl.platform.errors import Conflict, Forbidden, NotFound
 
 
 class ProjectNotFound(NotFound):

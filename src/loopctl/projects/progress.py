@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.epics import service as epics
 from loopctl.projects import service as projects
 from loopctl.projects.schemas import ProjectProgress

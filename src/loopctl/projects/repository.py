@@ -9,7 +9,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.sql import maybe
 
 

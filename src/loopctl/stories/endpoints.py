@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
-from loopctl.db import RequestConn
+from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.schemas import NO_NUL
 from loopctl.kit.openapi import errors

@@ -6,14 +6,14 @@ from psycopg import errors as pg
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.repository import EpicRow
-from loopctl.errors import UnprocessableEntity
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
+from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 from loopctl.stories import criteria, repository
 from loopctl.stories.errors import StoryNotFound, StoryNumberTaken

@@ -5,13 +5,13 @@ from fastapi import Depends, Request
 from loopctl.api_keys.schemas import ApiKey, as_created
 from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal, client_address
 from loopctl.auth.errors import SignupDisabled
-from loopctl.db import PublicConn, RequestConn
-from loopctl.errors import RateLimited
+from loopctl.database.connections import PublicConn, RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.query import reject_unknown_query_params
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item
-from loopctl.runtime import RuntimeDep
+from loopctl.platform.errors import RateLimited
+from loopctl.platform.runtime import RuntimeDep
 from loopctl.tenants import service
 from loopctl.tenants.errors import SlugTaken
 from loopctl.tenants.schemas import Tenant, TenantRegister, TenantRegistered, TenantUpdate

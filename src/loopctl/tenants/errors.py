@@ -1,4 +1,4 @@
-from loopctl.errors import Conflict
+from loopctl.platform.errors import Conflict
 
 
 class SlugTaken(Conflict):

@@ -8,7 +8,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from loopctl.db import Connection, fetch_row
+from loopctl.database.connections import Connection, fetch_row
 from loopctl.kit.sql import maybe
 
 

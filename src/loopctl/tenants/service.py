@@ -8,9 +8,9 @@ from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher
 from loopctl.auth.principal import Principal, SystemActor
 from loopctl.auth.roles import Role
-from loopctl.config import Settings
-from loopctl.db import Connection, set_tenant
+from loopctl.database.connections import Connection, set_tenant
 from loopctl.kit.ids import new_id
+from loopctl.platform.config import Settings
 from loopctl.tenants import repository
 from loopctl.tenants import settings as tenant_settings
 from loopctl.tenants.errors import SlugTaken

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from loopctl.db import Connection
+from loopctl.database.connections import Connection
 from loopctl.kit.schemas import Input
 from loopctl.tenants import repository
 

@@ -12,21 +12,21 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.telemetry import TelemetryConfig
 
-from loopctl import schema
-from loopctl.api import add_routes, include_api
-from loopctl.background import maintain
-from loopctl.config import VERSION, Settings
-from loopctl.db import create_pool, tenant_transaction
+from loopctl.database import schema
+from loopctl.database.connections import create_pool, tenant_transaction
 from loopctl.discovery.endpoints import OPENAPI_PATH
 from loopctl.discovery.endpoints import router as discovery_router
-from loopctl.errors import install_error_handlers
 from loopctl.kit.openapi import complete_schema
 from loopctl.kit.stack import LoopctlAPI
-from loopctl.middleware import RequestMiddleware
-from loopctl.observability import AccessLog, Metrics, configure_logging
-from loopctl.runtime import Runtime
+from loopctl.platform.api import add_routes, include_api
+from loopctl.platform.background import maintain
+from loopctl.platform.config import VERSION, Settings
+from loopctl.platform.errors import install_error_handlers
+from loopctl.platform.middleware import RequestMiddleware
+from loopctl.platform.observability import AccessLog, Metrics, configure_logging
+from loopctl.platform.runtime import Runtime
 
-logger = logging.getLogger("loopctl.app")
+logger = logging.getLogger("loopctl.platform.app")
 IMPORT_PATH = re.compile(r"^/api/v1/projects/[^/]+/import$")
 _NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 

@@ -13,8 +13,8 @@ from loopctl.auth.keys import KeyHasher
 from loopctl.auth.rate_limit import RateLimiter
 from loopctl.auth.service import Authenticator
 from loopctl.auth.usage import UsageTracker
-from loopctl.config import Settings
-from loopctl.db import ConnectionSource
+from loopctl.database.connections import ConnectionSource
+from loopctl.platform.config import Settings
 
 
 @dataclass

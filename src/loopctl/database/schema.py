@@ -14,7 +14,7 @@ from loopctl.kit.migration import Roles
 
 def alembic_config(owner_url: str | None = None, roles: Roles | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", "loopctl:migrations")
+    config.set_main_option("script_location", "loopctl.database:migrations")
     if owner_url is not None:
         config.attributes["url"] = owner_url
     if roles is not None:

@@ -5,8 +5,8 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from loopctl.config import Settings
 from loopctl.kit import migration
+from loopctl.platform.config import Settings
 
 
 def _url() -> str:

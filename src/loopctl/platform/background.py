@@ -5,10 +5,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from loopctl.observability import Metrics
-from loopctl.runtime import Runtime
+from loopctl.platform.observability import Metrics
+from loopctl.platform.runtime import Runtime
 
-logger = logging.getLogger("loopctl.background")
+logger = logging.getLogger("loopctl.platform.background")
 
 
 async def maintain(

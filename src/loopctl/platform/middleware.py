@@ -11,10 +11,10 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from loopctl.errors import PayloadTooLarge
 from loopctl.kit.ids import new_id_hex
 from loopctl.kit.responses import dumps
-from loopctl.observability import AccessLog, Metrics
+from loopctl.platform.errors import PayloadTooLarge
+from loopctl.platform.observability import AccessLog, Metrics
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
