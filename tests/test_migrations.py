@@ -16,9 +16,33 @@ from loopctl.database import schema
 from loopctl.database.provision import provision
 from loopctl.epics.repository import EpicRow
 from loopctl.projects.repository import ProjectRow
+from loopctl.progress.repository import ProgressRow
 from loopctl.stories.repository import StoryRow
 from loopctl.tenants.repository import TenantRow
 from tests.fixtures.database import Cluster, Urls
+
+PROGRESS = {
+    "assigned_agent_id",
+    "assigned_at",
+    "lease_expires_at",
+    "lease_token",
+    "review_requested_at",
+    "reported_done_at",
+    "reported_by_agent_id",
+    "verified_at",
+    "rejected_at",
+    "rejection_reason",
+    "backfill",
+}
+STORY_ONLY = {
+    "tenant_id",
+    "description",
+    "estimated_hours",
+    "metadata",
+    "created_at",
+    "number_sort",
+    "assignee_type",
+}
 
 # Row class -> (table, fields computed by the query rather than stored, columns never read).
 ROWS: dict[type, tuple[str, set[str], set[str]]] = {
@@ -28,7 +52,9 @@ ROWS: dict[type, tuple[str, set[str], set[str]]] = {
     AuditRow: ("audit_log", set(), set()),
     ProjectRow: ("projects", set(), set()),
     EpicRow: ("epics", set(), set()),
-    StoryRow: ("stories", {"epic_number"}, {"number_sort"}),
+    # The progress columns are the progress domain's (ProgressRow below).
+    StoryRow: ("stories", {"epic_number"}, {"number_sort", "assignee_type", *PROGRESS}),
+    ProgressRow: ("stories", set(), STORY_ONLY),
 }
 
 

@@ -164,3 +164,11 @@ async def critical_path(conn: Connection, principal: Principal, project_id: UUID
         total=total,
         stories=[PathStory.model_validate(stories[ids[s]]) for s in chain],
     )
+
+
+async def unmet_prerequisites(conn: Connection, story_id: UUID, epic_id: UUID) -> int:
+    """How many unverified stories a story still waits for: its own prerequisites and every
+    story of the epics its epic depends on (the claim gate)."""
+    stories = await repository.blocking_stories(conn, [story_id])
+    epics = await repository.blocking_epics(conn, [epic_id])
+    return len(stories) + sum(e.unverified_count for e in epics)

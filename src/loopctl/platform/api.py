@@ -12,6 +12,7 @@ from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.kit.routers import API_PREFIX
+from loopctl.progress.endpoints import router as progress
 from loopctl.projects.endpoints import router as projects
 from loopctl.stories.endpoints import router as stories
 from loopctl.tenants.endpoints import router as tenants
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     # Before stories: /stories/ready and /stories/blocked must win over /stories/{story_id}.
     dependencies,
     stories,
+    progress,
     import_export,
 ]
 

@@ -26,6 +26,19 @@ class TenantSettings(Input):
         le=3650,
         description="Expiry given to new keys created without expires_at; null: never expire",
     )
+    lease_ttl_seconds: int = Field(
+        default=1800,
+        ge=60,
+        le=86_400,
+        description="How long a claim holds a story without a heartbeat (60-86400 s)",
+    )
+    auto_reset_on_rejection: bool = Field(
+        default=True, description="A rejected story goes back to pending for another claim"
+    )
+    require_criteria_for_verify: bool = Field(
+        default=False,
+        description="verify needs a passed or failed result for every acceptance criterion",
+    )
 
 
 class TenantSettingsPatch(Input):
@@ -33,13 +46,21 @@ class TenantSettingsPatch(Input):
 
     api_key_rotation_grace_hours: int | None = Field(default=None, ge=0, le=168)
     api_key_default_ttl_days: int | None = Field(default=None, ge=1, le=3650)
+    lease_ttl_seconds: int | None = Field(default=None, ge=60, le=86_400)
+    auto_reset_on_rejection: bool | None = None
+    require_criteria_for_verify: bool | None = None
 
     # A field validator (runs only when the client sent the field) so the 422 names it.
-    @field_validator("api_key_rotation_grace_hours")
+    @field_validator(
+        "api_key_rotation_grace_hours",
+        "lease_ttl_seconds",
+        "auto_reset_on_rejection",
+        "require_criteria_for_verify",
+    )
     @classmethod
-    def _no_null_grace(cls, value: int | None) -> int | None:
+    def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("api_key_rotation_grace_hours cannot be null")
+            raise ValueError("this setting cannot be null")
         return value
 
     def apply(self, current: TenantSettings) -> TenantSettings:

@@ -1,0 +1,110 @@
+"""The loop's refusals: one class per stable code, built from the rule table's answer."""
+
+from typing import ClassVar
+
+from loopctl.platform.errors import AppError, Conflict, Forbidden, UnprocessableEntity
+from loopctl.progress.status import Refusal
+
+
+class Refused(AppError):
+    """A refusal of the state machine; subclasses fix the status and code for the docs."""
+
+    # A blocked self-action is answered with an error and also recorded in the audit log:
+    # the request's transaction commits the audit entry before the error is sent.
+    keeps_changes: ClassVar[bool] = False
+
+
+class RoleRefused(Refused, Forbidden):
+    code = "insufficient_role"
+
+
+class AgentIdentityRequired(Refused, Forbidden):
+    code = "agent_identity_required"
+
+
+class NotAssignee(Refused, Forbidden):
+    code = "not_assignee"
+
+
+class SelfReportBlocked(Refused, Conflict):
+    code = "self_report_blocked"
+    keeps_changes = True
+
+
+class SelfReviewBlocked(Refused, Conflict):
+    code = "self_review_blocked"
+    keeps_changes = True
+
+
+class SelfVerifyBlocked(Refused, Conflict):
+    code = "self_verify_blocked"
+    keeps_changes = True
+
+
+class InvalidTransition(Refused, Conflict):
+    code = "invalid_transition"
+
+
+class AlreadyClaimed(Refused, Conflict):
+    code = "already_claimed"
+
+
+class AlreadyVerified(Refused, Conflict):
+    code = "already_verified"
+
+
+class DependenciesNotVerified(Refused, Conflict):
+    code = "dependencies_not_verified"
+
+
+class LeaseLost(Refused, Conflict):
+    code = "lease_lost"
+
+
+class LeaseExpired(Refused, Conflict):
+    code = "lease_expired"
+
+
+class ReviewRequired(Refused, Conflict):
+    code = "review_required"
+
+
+class CriteriaRequired(Refused, UnprocessableEntity):
+    code = "criteria_required"
+
+
+class ContractMismatch(UnprocessableEntity):
+    code = "contract_mismatch"
+
+
+class UnknownCriterion(UnprocessableEntity):
+    code = "unknown_criterion"
+
+
+REFUSALS: dict[str, type[Refused]] = {
+    cls.code: cls
+    for cls in (
+        RoleRefused,
+        AgentIdentityRequired,
+        NotAssignee,
+        SelfReportBlocked,
+        SelfReviewBlocked,
+        SelfVerifyBlocked,
+        InvalidTransition,
+        AlreadyClaimed,
+        AlreadyVerified,
+        DependenciesNotVerified,
+        LeaseLost,
+        LeaseExpired,
+        ReviewRequired,
+        CriteriaRequired,
+    )
+}
+
+
+def refused(refusal: Refusal) -> Refused:
+    cls = REFUSALS[refusal.code]
+    details: dict[str, object] = {}
+    if refusal.field is not None:
+        details["errors"] = [{"field": refusal.field, "message": refusal.message}]
+    return cls(refusal.message, details=details or None)

@@ -1,0 +1,249 @@
+"""SQL of the story loop: the locked read, the progress update, and the loop's records."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from loopctl.database.connections import Connection
+
+# Columns the progress service may write; anything else is a programming error.
+WRITABLE = frozenset(
+    {
+        "agent_status",
+        "verified_status",
+        "assigned_agent_id",
+        "assigned_at",
+        "lease_expires_at",
+        "lease_token",
+        "review_requested_at",
+        "reported_done_at",
+        "reported_by_agent_id",
+        "verified_at",
+        "rejected_at",
+        "rejection_reason",
+        "backfill",
+    }
+)
+
+_COLUMNS = sql.SQL(
+    "s.id, s.project_id, s.epic_id, s.number, s.title, s.acceptance_criteria,"
+    " s.agent_status, s.verified_status, s.assigned_agent_id, s.assigned_at,"
+    " s.lease_expires_at, s.lease_token, s.review_requested_at, s.reported_done_at,"
+    " s.reported_by_agent_id, s.verified_at, s.rejected_at, s.rejection_reason, s.backfill,"
+    " s.updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    id: UUID
+    project_id: UUID
+    epic_id: UUID
+    number: str
+    title: str
+    acceptance_criteria: list[dict[str, Any]]
+    agent_status: str
+    verified_status: str
+    assigned_agent_id: UUID | None
+    assigned_at: datetime | None
+    lease_expires_at: datetime | None
+    lease_token: int
+    review_requested_at: datetime | None
+    reported_done_at: datetime | None
+    reported_by_agent_id: UUID | None
+    verified_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    backfill: dict[str, Any] | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LockedRow:
+    story: ProgressRow
+    reviewed_since_report: bool
+    now: datetime
+
+
+async def lock(conn: Connection, story_id: UUID) -> LockedRow | None:
+    """The story under ``FOR UPDATE``, whether a review followed its latest report or
+    rejection, and the database clock (leases are timed by the database, not by hosts)."""
+    query = sql.SQL("""
+        SELECT {columns},
+               EXISTS (SELECT 1 FROM review_records r
+                        WHERE r.tenant_id = s.tenant_id AND r.story_id = s.id
+                          AND r.created_at > coalesce(greatest(s.reported_done_at, s.rejected_at),
+                                                      '-infinity')) AS reviewed,
+               statement_timestamp() AS now
+          FROM stories s WHERE s.id = %s FOR UPDATE OF s
+    """).format(columns=_COLUMNS)
+    cur = await conn.execute(query, [story_id])
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return LockedRow(ProgressRow(*row[:-2]), bool(row[-2]), row[-1])
+
+
+async def update(conn: Connection, story_id: UUID, values: dict[str, Any]) -> ProgressRow:
+    """Write the given progress columns (and ``updated_at``) and return the new row."""
+    unknown = set(values) - WRITABLE
+    if unknown:
+        raise ValueError(f"not progress columns: {sorted(unknown)}")
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in values
+    )
+    query = sql.SQL(
+        "UPDATE stories s SET {assignments}, updated_at = now() WHERE s.id = %(story_id)s"
+        " RETURNING {columns}"
+    ).format(assignments=assignments, columns=_COLUMNS)
+    params = {k: Jsonb(v) if isinstance(v, dict) else v for k, v in values.items()}
+    async with conn.cursor(row_factory=class_row(ProgressRow)) as cur:
+        await cur.execute(query, {**params, "story_id": story_id})
+        row = await cur.fetchone()
+    assert row is not None  # the row is locked by this transaction
+    return row
+
+
+async def get(conn: Connection, story_id: UUID) -> ProgressRow | None:
+    query = sql.SQL("SELECT {columns} FROM stories s WHERE s.id = %s").format(columns=_COLUMNS)
+    async with conn.cursor(row_factory=class_row(ProgressRow)) as cur:
+        await cur.execute(query, [story_id])
+        return await cur.fetchone()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    id: UUID
+    story_id: UUID
+    reviewer_agent_id: UUID | None
+    review_type: str
+    findings_count: int
+    fixes_count: int
+    disproved_count: int
+    summary: str | None
+    completed_at: datetime
+
+
+async def insert_review(conn: Connection, values: dict[str, Any]) -> ReviewRow:
+    # Timed by the statement, not the transaction: the review gate compares it with the
+    # report's time, which is also a statement time.
+    async with conn.cursor(row_factory=class_row(ReviewRow)) as cur:
+        await cur.execute(
+            """
+            INSERT INTO review_records (tenant_id, id, project_id, story_id, reviewer_agent_id,
+                                        reviewer_key_id, review_type, findings_count,
+                                        fixes_count, disproved_count, summary, completed_at,
+                                        created_at)
+            VALUES (%(tenant_id)s, %(id)s, %(project_id)s, %(story_id)s, %(reviewer_agent_id)s,
+                    %(reviewer_key_id)s, %(review_type)s, %(findings_count)s, %(fixes_count)s,
+                    %(disproved_count)s, %(summary)s, statement_timestamp(),
+                    statement_timestamp())
+            RETURNING id, story_id, reviewer_agent_id, review_type, findings_count, fixes_count,
+                      disproved_count, summary, completed_at
+            """,
+            values,
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRow:
+    id: UUID
+    story_id: UUID
+    orchestrator_agent_id: UUID
+    result: str
+    summary: str | None
+    findings: dict[str, Any]
+    review_type: str | None
+    criteria: list[dict[str, Any]]
+    iteration: int
+    created_at: datetime
+
+
+_VERIFICATION = sql.SQL(
+    "id, story_id, orchestrator_agent_id, result, summary, findings, review_type, criteria,"
+    " iteration, created_at"
+)
+
+
+async def insert_verification(conn: Connection, values: dict[str, Any]) -> VerificationRow:
+    """Append a verdict; its iteration is one more than the story's last (the story row is
+    locked, so two verdicts cannot take the same number)."""
+    params = {
+        **values,
+        "findings": Jsonb(values["findings"]),
+        "criteria": Jsonb(values["criteria"]),
+    }
+    query = sql.SQL("""
+        INSERT INTO verification_results (tenant_id, id, project_id, story_id,
+                                          orchestrator_agent_id, result, summary, findings,
+                                          review_type, criteria, iteration)
+        SELECT %(tenant_id)s, %(id)s, %(project_id)s, %(story_id)s, %(orchestrator_agent_id)s,
+               %(result)s, %(summary)s, %(findings)s, %(review_type)s, %(criteria)s,
+               coalesce(max(v.iteration), 0) + 1
+          FROM verification_results v WHERE v.story_id = %(story_id)s
+        RETURNING {columns}
+    """).format(columns=_VERIFICATION)
+    async with conn.cursor(row_factory=class_row(VerificationRow)) as cur:
+        await cur.execute(query, params)
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def verifications(conn: Connection, story_id: UUID) -> list[VerificationRow]:
+    query = sql.SQL(
+        "SELECT {columns} FROM verification_results WHERE story_id = %s ORDER BY iteration DESC"
+    ).format(columns=_VERIFICATION)
+    async with conn.cursor(row_factory=class_row(VerificationRow)) as cur:
+        await cur.execute(query, [story_id])
+        return await cur.fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRow:
+    id: UUID
+    story_id: UUID
+    artifact_type: str
+    path: str
+    exists: bool
+    details: dict[str, Any]
+    reported_by_agent_id: UUID | None
+    created_at: datetime
+
+
+_ARTIFACT = sql.SQL(
+    'id, story_id, artifact_type, path, "exists", details, reported_by_agent_id, created_at'
+)
+
+
+async def insert_artifact(conn: Connection, values: dict[str, Any]) -> ArtifactRow:
+    query = sql.SQL("""
+        INSERT INTO artifacts (tenant_id, id, project_id, story_id, artifact_type, path,
+                               "exists", details, reported_by_agent_id, reported_by_key_id)
+        VALUES (%(tenant_id)s, %(id)s, %(project_id)s, %(story_id)s, %(artifact_type)s,
+                %(path)s, %(exists)s, %(details)s, %(reported_by_agent_id)s,
+                %(reported_by_key_id)s)
+        RETURNING {columns}
+    """).format(columns=_ARTIFACT)
+    async with conn.cursor(row_factory=class_row(ArtifactRow)) as cur:
+        await cur.execute(query, {**values, "details": Jsonb(values["details"])})
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+async def artifacts(conn: Connection, story_id: UUID) -> list[ArtifactRow]:
+    query = sql.SQL(
+        "SELECT {columns} FROM artifacts WHERE story_id = %s ORDER BY created_at, id"
+    ).format(columns=_ARTIFACT)
+    async with conn.cursor(row_factory=class_row(ArtifactRow)) as cur:
+        await cur.execute(query, [story_id])
+        return await cur.fetchall()
