@@ -15,8 +15,8 @@ from loopctl.audit.repository import AuditRow
 from loopctl.database import schema
 from loopctl.database.provision import provision
 from loopctl.epics.repository import EpicRow
-from loopctl.projects.repository import ProjectRow
 from loopctl.progress.repository import ProgressRow
+from loopctl.projects.repository import ProjectRow
 from loopctl.stories.repository import StoryRow
 from loopctl.tenants.repository import TenantRow
 from tests.fixtures.database import Cluster, Urls

@@ -40,7 +40,10 @@ async def implemented(client: httpx.AsyncClient, story: StoryRow, agent: Key) ->
     )
     claimed = data_of(await post(client, story, "claim", agent))
     token = claimed["lease"]["token"]
-    return data_of(await post(client, story, "start", agent, {"lease_token": token}))
+    started: dict[str, Any] = data_of(
+        await post(client, story, "start", agent, {"lease_token": token})
+    )
+    return started
 
 
 async def test_the_whole_loop(
