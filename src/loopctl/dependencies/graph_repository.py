@@ -352,3 +352,45 @@ async def edges(conn: Connection, project_id: UUID) -> list[tuple[str, UUID, UUI
 async def epic_ids(conn: Connection, project_id: UUID) -> list[UUID]:
     cur = await conn.execute("SELECT id FROM epics WHERE project_id = %s", [project_id])
     return [row[0] for row in await cur.fetchall()]
+
+
+# What claim-next may take: not verified, nothing unverified to wait for, and either
+# unclaimed or held by a lease that expired before review was requested.
+_CLAIMABLE = sql.SQL("""
+    SELECT s.id
+      FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+      JOIN projects p ON p.tenant_id = s.tenant_id AND p.id = s.project_id
+     WHERE p.status = 'active' {project} {epic}
+       AND s.verified_status <> 'verified'
+       AND (s.agent_status IN ('pending', 'contracted')
+            OR (s.agent_status IN ('assigned', 'implementing')
+                AND s.review_requested_at IS NULL
+                AND s.lease_expires_at <= statement_timestamp()))
+       AND NOT EXISTS (
+             SELECT 1 FROM story_dependencies d
+              WHERE d.tenant_id = s.tenant_id AND d.story_id = s.id AND NOT d.blocker_verified)
+       AND NOT EXISTS (
+             SELECT 1 FROM epic_dependencies ed
+               JOIN stories b ON b.tenant_id = ed.tenant_id AND b.epic_id = ed.depends_on_epic_id
+              WHERE ed.tenant_id = s.tenant_id AND ed.epic_id = s.epic_id
+                AND b.verified_status <> 'verified')
+     ORDER BY (SELECT count(*) FROM story_dependencies x
+                WHERE x.tenant_id = s.tenant_id AND x.depends_on_story_id = s.id) DESC,
+              e.position, e.number, s.number_sort, s.id
+     LIMIT 1
+     FOR UPDATE OF s SKIP LOCKED
+""")
+
+
+async def lock_next_claimable(
+    conn: Connection, project_id: UUID | None, epic_id: UUID | None
+) -> UUID | None:
+    """Lock and return the best claimable story, skipping rows other claims hold locked,
+    so that concurrent callers each get a different story."""
+    query = _CLAIMABLE.format(
+        project=maybe("AND s.project_id = %(project)s", project_id is not None),
+        epic=maybe("AND s.epic_id = %(epic)s", epic_id is not None),
+    )
+    cur = await conn.execute(query, {"project": project_id, "epic": epic_id})
+    row = await cur.fetchone()
+    return None if row is None else UUID(str(row[0]))

@@ -172,3 +172,11 @@ async def unmet_prerequisites(conn: Connection, story_id: UUID, epic_id: UUID) -
     stories = await repository.blocking_stories(conn, [story_id])
     epics = await repository.blocking_epics(conn, [epic_id])
     return len(stories) + sum(e.unverified_count for e in epics)
+
+
+async def lock_next_claimable(
+    conn: Connection, project_id: UUID | None, epic_id: UUID | None
+) -> UUID | None:
+    """The story claim-next should take, locked: most direct dependents first, then epic
+    position and number, then story number."""
+    return await repository.lock_next_claimable(conn, project_id, epic_id)

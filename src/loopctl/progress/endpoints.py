@@ -4,6 +4,7 @@ from uuid import UUID
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
 from loopctl.database.connections import RequestConn
+from loopctl.epics.errors import EpicNotFound
 from loopctl.kit.openapi import errors
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page, PageMeta
@@ -18,6 +19,7 @@ from loopctl.progress.errors import (
     InvalidTransition,
     LeaseExpired,
     LeaseLost,
+    NoReadyStory,
     NotAssignee,
     ReviewRequired,
     RoleRefused,
@@ -27,6 +29,8 @@ from loopctl.progress.errors import (
     UnknownCriterion,
 )
 from loopctl.progress.schemas import (
+    ClaimedStory,
+    ClaimNextIn,
     ContractIn,
     LeaseIn,
     RejectIn,
@@ -37,6 +41,7 @@ from loopctl.progress.schemas import (
     Verification,
     VerifyIn,
 )
+from loopctl.projects.errors import ProjectNotFound
 from loopctl.stories.errors import StoryNotFound
 
 router = api_router("/stories", tag="progress")
@@ -195,3 +200,18 @@ async def list_verifications(
     rows = await service.verifications(conn, story_id)
     data = [Verification.model_validate(r) for r in rows]
     return Page(data=data, meta=PageMeta(total=len(data), limit=len(data), offset=0))
+
+
+@router.post(
+    "/claim-next",
+    response_model=Item[ClaimedStory],
+    responses=errors(
+        RoleRefused, AgentIdentityRequired, NoReadyStory, ProjectNotFound, EpicNotFound
+    ),
+)
+async def claim_next(
+    conn: RequestConn, principal: AgentPrincipal, body: ClaimNextIn | None = None
+) -> Item[ClaimedStory]:
+    """Claim the best ready story for the caller in one call (agent keys): most direct
+    dependents first, then epic position and number, then story number."""
+    return Item(data=await service.claim_next(conn, principal, body or ClaimNextIn()))

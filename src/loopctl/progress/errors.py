@@ -2,7 +2,7 @@
 
 from typing import ClassVar
 
-from loopctl.platform.errors import AppError, Conflict, Forbidden, UnprocessableEntity
+from loopctl.platform.errors import AppError, Conflict, Forbidden, NotFound, UnprocessableEntity
 from loopctl.progress.status import Refusal
 
 
@@ -108,3 +108,11 @@ def refused(refusal: Refusal) -> Refused:
     if refusal.field is not None:
         details["errors"] = [{"field": refusal.field, "message": refusal.message}]
     return cls(refusal.message, details=details or None)
+
+
+class NoReadyStory(NotFound):
+    code = "no_ready_story"
+    default_message = (
+        "No story is ready to claim here: every one is verified, claimed, or waiting for an "
+        "unverified prerequisite (GET /api/v1/stories/blocked shows what waits)"
+    )

@@ -247,3 +247,12 @@ async def artifacts(conn: Connection, story_id: UUID) -> list[ArtifactRow]:
     async with conn.cursor(row_factory=class_row(ArtifactRow)) as cur:
         await cur.execute(query, [story_id])
         return await cur.fetchall()
+
+
+async def description(conn: Connection, story_id: UUID) -> str | None:
+    """The story's description (not in the progress row: it can be 50,000 characters)."""
+    cur = await conn.execute("SELECT description FROM stories WHERE id = %s", [story_id])
+    row = await cur.fetchone()
+    assert row is not None
+    text: str | None = row[0]
+    return text

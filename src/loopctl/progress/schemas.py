@@ -176,3 +176,13 @@ class Artifact(Output):
     details: dict[str, Any]
     reported_by_agent_id: UUID | None
     created_at: Timestamp
+
+
+class ClaimNextIn(Input):
+    project_id: UUID | None = Field(default=None, description="Only stories of this project")
+    epic_id: UUID | None = Field(default=None, description="Only stories of this epic")
+
+
+class ClaimedStory(StoryProgress):
+    description: str | None
+    acceptance_criteria: list[dict[str, Any]]

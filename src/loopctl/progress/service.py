@@ -15,12 +15,16 @@ from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
+from loopctl.epics import service as epics
 from loopctl.kit.ids import new_id
+from loopctl.platform.errors import UnprocessableEntity
 from loopctl.progress import repository
-from loopctl.progress.errors import ContractMismatch, UnknownCriterion, refused
+from loopctl.progress.errors import ContractMismatch, NoReadyStory, UnknownCriterion, refused
 from loopctl.progress.repository import LockedRow, ProgressRow
 from loopctl.progress.schemas import (
     ArtifactIn,
+    ClaimedStory,
+    ClaimNextIn,
     ContractIn,
     CriterionCheck,
     Lease,
@@ -44,6 +48,7 @@ from loopctl.progress.status import (
     check,
     next_actions,
 )
+from loopctl.projects import service as projects
 from loopctl.stories.errors import StoryNotFound
 from loopctl.tenants import settings as tenant_settings
 
@@ -504,3 +509,40 @@ async def verifications(conn: Connection, story_id: UUID) -> list[repository.Ver
     if await repository.get(conn, story_id) is None:
         raise StoryNotFound()
     return await repository.verifications(conn, story_id)
+
+
+async def claim_next(conn: Connection, principal: Principal, body: ClaimNextIn) -> ClaimedStory:
+    """Pick the best claimable story for the caller and claim it, in one transaction.
+
+    The candidate is locked with SKIP LOCKED, so concurrent callers each get a different
+    story; a pending candidate is contracted on the caller's behalf first (the response
+    carries the acceptance criteria the contract would have echoed).
+    """
+    if body.project_id is not None:
+        await projects.get(conn, principal, body.project_id)
+    if body.epic_id is not None:
+        epic = await epics.get(conn, principal, body.epic_id)
+        if body.project_id is not None and epic.project_id != body.project_id:
+            raise UnprocessableEntity.for_field("epic_id", "the epic is not in that project")
+    story_id = await dependency_graph.lock_next_claimable(conn, body.project_id, body.epic_id)
+    if story_id is None:
+        raise NoReadyStory()
+    locked = await _lock(conn, story_id)
+    rules = await _rules(conn, principal)
+    actor = _actor(principal)
+    if locked.story.agent_status == AgentStatus.pending.value:
+        attempt = Attempt(Action.contract, actor, locked.now)
+        transition = await _decide(conn, principal, locked, attempt, _state(locked))
+        row = await _apply(conn, principal, locked, Action.contract, transition, rules)
+        locked = LockedRow(row, locked.reviewed_since_report, locked.now)
+    attempt = Attempt(Action.claim, actor, locked.now)
+    transition = await _decide(conn, principal, locked, attempt, _state(locked))
+    row = await _apply(conn, principal, locked, Action.claim, transition, rules)
+    progress = view(row, principal, locked.now)
+    return ClaimedStory.model_validate(
+        {
+            **progress.model_dump(),
+            "description": await repository.description(conn, row.id),
+            "acceptance_criteria": row.acceptance_criteria,
+        }
+    )
