@@ -9,10 +9,10 @@ import pytest
 
 from loopctl.database.connections import create_pool
 from loopctl.platform.runtime import Runtime
-from tests.fixtures.app import make_settings
+from tests.fixtures.app import SECRET, make_settings
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
-from tests.fixtures.http import SECRET, audit_rows, client_for, data_of, error_of
+from tests.fixtures.http import audit_rows, client_for, data_of, error_of
 from tests.fixtures.work import make_epic, make_project, make_story
 
 AGENTS = 50
