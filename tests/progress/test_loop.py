@@ -3,28 +3,14 @@
 from typing import Any
 
 import httpx
-import pytest
 
 from loopctl.database.connections import Connection
 from loopctl.platform.runtime import Runtime
 from loopctl.stories.repository import StoryRow
 from tests.fixtures.factories import Key, Tenant, make_key
 from tests.fixtures.http import audit_rows, data_of, error_of, invalid
-from tests.fixtures.work import make_epic, make_project, make_story
 
 S = "/api/v1/stories"
-
-
-@pytest.fixture
-async def story(runtime: Runtime, tenant: Tenant) -> StoryRow:
-    project = await make_project(runtime, tenant)
-    epic = await make_epic(runtime, tenant, project, 1)
-    return await make_story(runtime, tenant, epic, "1.1", title="Checkout")
-
-
-@pytest.fixture
-async def other_agent(runtime: Runtime, tenant: Tenant) -> Key:
-    return await make_key(runtime, tenant, "agent")
 
 
 async def post(
@@ -33,11 +19,11 @@ async def post(
     return await client.post(f"{S}/{story.id}/{verb}", headers=key.headers, json=body)
 
 
-async def implemented(client: httpx.AsyncClient, story: StoryRow, agent: Key) -> dict[str, Any]:
+async def implemented(
+    client: httpx.AsyncClient, story: StoryRow, agent: Key, *, title: str = "Checkout"
+) -> dict[str, Any]:
     """Contract, claim and start as ``agent``; returns the story after start."""
-    data_of(
-        await post(client, story, "contract", agent, {"story_title": "Checkout", "ac_count": 0})
-    )
+    data_of(await post(client, story, "contract", agent, {"story_title": title, "ac_count": 0}))
     claimed = data_of(await post(client, story, "claim", agent))
     token = claimed["lease"]["token"]
     started: dict[str, Any] = data_of(

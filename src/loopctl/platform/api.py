@@ -12,7 +12,9 @@ from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.kit.routers import API_PREFIX
+from loopctl.progress.bulk_endpoints import router as progress_bulk
 from loopctl.progress.endpoints import router as progress
+from loopctl.progress.records_endpoints import router as progress_records
 from loopctl.projects.endpoints import router as projects
 from loopctl.stories.endpoints import router as stories
 from loopctl.tenants.endpoints import router as tenants
@@ -27,8 +29,11 @@ ROUTERS: list[APIRouter] = [
     epics,
     # Before stories: /stories/ready and /stories/blocked must win over /stories/{story_id}.
     dependencies,
+    # Before stories: /stories/bulk/... must win over /stories/{story_id}.
+    progress_bulk,
     stories,
     progress,
+    progress_records,
     import_export,
 ]
 

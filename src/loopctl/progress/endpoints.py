@@ -2,12 +2,12 @@
 
 from uuid import UUID
 
-from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
+from loopctl.auth.dependencies import AgentPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
 from loopctl.kit.openapi import errors
 from loopctl.kit.routers import api_router
-from loopctl.kit.schemas import Item, Page, PageMeta
+from loopctl.kit.schemas import Item
 from loopctl.progress import service
 from loopctl.progress.errors import (
     AgentIdentityRequired,
@@ -27,6 +27,7 @@ from loopctl.progress.errors import (
     SelfReviewBlocked,
     SelfVerifyBlocked,
     UnknownCriterion,
+    VerdictContradictsCriteria,
 )
 from loopctl.progress.schemas import (
     ClaimedStory,
@@ -38,7 +39,6 @@ from loopctl.progress.schemas import (
     ReviewIn,
     ReviewRecord,
     StoryProgress,
-    Verification,
     VerifyIn,
 )
 from loopctl.projects.errors import ProjectNotFound
@@ -154,6 +154,7 @@ async def complete_review(
         ReviewRequired,
         CriteriaRequired,
         UnknownCriterion,
+        VerdictContradictsCriteria,
     ),
 )
 async def verify_story(
@@ -186,20 +187,6 @@ async def force_unclaim_story(
 ) -> Item[StoryProgress]:
     """Take a story back from its assignee (orchestrator keys); it goes back to pending."""
     return Item(data=await service.force_unclaim(conn, principal, story_id))
-
-
-@router.get(
-    "/{story_id}/verifications",
-    response_model=Page[Verification],
-    responses=errors(StoryNotFound),
-)
-async def list_verifications(
-    story_id: UUID, conn: RequestConn, _: OrchestratorPrincipal
-) -> Page[Verification]:
-    """Every verdict on a story with its iteration number, newest first."""
-    rows = await service.verifications(conn, story_id)
-    data = [Verification.model_validate(r) for r in rows]
-    return Page(data=data, meta=PageMeta(total=len(data), limit=len(data), offset=0))
 
 
 @router.post(

@@ -81,6 +81,10 @@ class UnknownCriterion(UnprocessableEntity):
     code = "unknown_criterion"
 
 
+class VerdictContradictsCriteria(UnprocessableEntity):
+    code = "verdict_contradicts_criteria"
+
+
 REFUSALS: dict[str, type[Refused]] = {
     cls.code: cls
     for cls in (

@@ -256,3 +256,51 @@ async def description(conn: Connection, story_id: UUID) -> str | None:
     assert row is not None
     text: str | None = row[0]
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionStatusRow:
+    id: str
+    criterion: str
+    result: str | None
+    evidence: str | None
+    iteration: int | None
+    checked_at: datetime | None
+    checked_by_agent_id: UUID | None
+
+
+async def criteria_status(conn: Connection, story_id: UUID) -> list[CriterionStatusRow]:
+    """Each acceptance criterion in story order with its latest result, if any verdict
+    carried one."""
+    async with conn.cursor(row_factory=class_row(CriterionStatusRow)) as cur:
+        await cur.execute(
+            """
+            SELECT c.value ->> 'id' AS id, c.value ->> 'criterion' AS criterion,
+                   latest.result, latest.evidence, latest.iteration, latest.checked_at,
+                   latest.checked_by_agent_id
+              FROM stories s
+             CROSS JOIN LATERAL jsonb_array_elements(s.acceptance_criteria)
+                   WITH ORDINALITY AS c(value, n)
+              LEFT JOIN LATERAL (
+                   SELECT x ->> 'result' AS result, x ->> 'evidence' AS evidence, v.iteration,
+                          v.created_at AS checked_at, v.orchestrator_agent_id AS checked_by_agent_id
+                     FROM verification_results v
+                    CROSS JOIN LATERAL jsonb_array_elements(v.criteria) AS x
+                    WHERE v.tenant_id = s.tenant_id AND v.story_id = s.id
+                      AND x ->> 'id' = c.value ->> 'id' AND x ->> 'result' <> 'not_checked'
+                    ORDER BY v.iteration DESC LIMIT 1) latest ON true
+             WHERE s.id = %s
+             ORDER BY c.n
+            """,
+            [story_id],
+        )
+        return await cur.fetchall()
+
+
+async def reported_unverified(conn: Connection, epic_id: UUID) -> list[UUID]:
+    cur = await conn.execute(
+        "SELECT id FROM stories WHERE epic_id = %s AND agent_status = 'reported_done'"
+        " AND verified_status <> 'verified' ORDER BY id",
+        [epic_id],
+    )
+    return [UUID(str(r[0])) for r in await cur.fetchall()]

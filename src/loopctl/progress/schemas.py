@@ -186,3 +186,108 @@ class ClaimNextIn(Input):
 class ClaimedStory(StoryProgress):
     description: str | None
     acceptance_criteria: list[dict[str, Any]]
+
+
+class CriterionStatus(Output):
+    id: str
+    criterion: str
+    description: str = Field(description="The same text as criterion (the reference's name)")
+    result: CriterionResult | None = Field(description="The latest checked result, or null")
+    evidence: str | None
+    iteration: int | None = Field(description="The verification iteration that checked it")
+    checked_at: Timestamp | None
+    checked_by_agent_id: UUID | None
+
+
+HttpUrl = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=2000, pattern=r"^https?://[^/@\s\x00]+(/[^\s\x00]*)?$"
+    ),
+]
+
+
+class BackfillIn(Input):
+    reason: Reason = Field(description="Why this work predates loopctl")
+    evidence: LongText | None = Field(
+        default=None, description="What shows the work is done (a command and its output, ...)"
+    )
+    evidence_url: HttpUrl | None = Field(
+        default=None, description="http(s) link to the evidence, without credentials"
+    )
+    pr_number: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+
+    @model_validator(mode="after")
+    def _some_evidence(self) -> "BackfillIn":
+        if not (self.evidence or self.evidence_url):
+            raise ValueError("give evidence or evidence_url: backfill records what it rests on")
+        return self
+
+
+BULK_MAX = 50
+StoryIds = Annotated[list[UUID], Field(min_length=1, max_length=BULK_MAX)]
+
+
+class BulkClaimIn(Input):
+    story_ids: StoryIds
+
+
+class BulkVerifyItem(VerdictIn):
+    story_id: UUID
+    result: Literal["pass", "partial"] = "pass"
+
+
+class BulkRejectItem(VerdictIn):
+    story_id: UUID
+    reason: Reason
+
+
+class BulkBackfillItem(BackfillIn):
+    story_id: UUID
+
+
+class BulkVerifyIn(Input):
+    stories: Annotated[list[BulkVerifyItem], Field(min_length=1, max_length=BULK_MAX)]
+
+
+class BulkRejectIn(Input):
+    stories: Annotated[list[BulkRejectItem], Field(min_length=1, max_length=BULK_MAX)]
+
+
+class BulkBackfillIn(Input):
+    stories: Annotated[list[BulkBackfillItem], Field(min_length=1, max_length=BULK_MAX)]
+
+
+class ItemError(Output):
+    code: str
+    message: str
+
+
+class BulkResult(Output):
+    story_id: UUID
+    status: Literal["success", "error"]
+    error: ItemError | None = None
+    reason: str | None = Field(default=None, description="The error message (reference name)")
+
+
+class BulkMeta(Output):
+    succeeded: int
+    failed: int
+
+
+class BulkResults(Output):
+    data: list[BulkResult]
+    meta: BulkMeta
+
+
+class VerifyAllIn(Input):
+    summary: LongText | None = None
+    review_type: ShortText | None = None
+    findings: Metadata = Field(default_factory=dict)
+
+
+class VerifyAllResult(Output):
+    verified_count: int
+    skipped_count: int
+    total_eligible: int
+    errors: list[BulkResult]

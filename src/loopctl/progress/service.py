@@ -10,7 +10,7 @@ from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.kit.ids import new_id
 from loopctl.platform.errors import UnprocessableEntity
-from loopctl.progress import repository
+from loopctl.progress import records, repository
 from loopctl.progress.engine import (
     actor_of,
     apply,
@@ -21,10 +21,14 @@ from loopctl.progress.engine import (
     state_of,
     view,
 )
-from loopctl.progress.errors import ContractMismatch, NoReadyStory, UnknownCriterion
+from loopctl.progress.errors import (
+    ContractMismatch,
+    NoReadyStory,
+    UnknownCriterion,
+    VerdictContradictsCriteria,
+)
 from loopctl.progress.repository import LockedRow, ProgressRow
 from loopctl.progress.schemas import (
-    ArtifactIn,
     ClaimedStory,
     ClaimNextIn,
     ContractIn,
@@ -37,7 +41,6 @@ from loopctl.progress.schemas import (
 )
 from loopctl.progress.status import Action, AgentStatus, Attempt
 from loopctl.projects import service as projects
-from loopctl.stories.errors import StoryNotFound
 
 
 async def contract(
@@ -112,7 +115,7 @@ async def report(
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
     row = await apply(conn, principal, locked, Action.report, transition, rules)
     if body.artifact is not None:
-        await _insert_artifact(conn, principal, row, body.artifact)
+        await records.insert_artifact(conn, principal, row, body.artifact)
     return view(row, principal, locked.now)
 
 
@@ -167,7 +170,7 @@ async def verify(
     rules = await rules_for(conn, principal)
     criteria = _criteria(locked.story, body.criteria)
     if body.result == "pass" and any(c.result == "failed" for c in body.criteria):
-        raise UnknownCriterion.for_field(
+        raise VerdictContradictsCriteria.for_field(
             "result", "a verdict of pass cannot carry a failed criterion; reject, or use partial"
         )
     unchecked = _unchecked(locked.story, body.criteria) if rules.require_criteria else 0
@@ -218,29 +221,6 @@ async def _insert_verdict(
             "criteria": criteria,
         },
     )
-
-
-async def _insert_artifact(
-    conn: Connection, principal: Principal, story: ProgressRow, body: ArtifactIn
-) -> repository.ArtifactRow:
-    return await repository.insert_artifact(
-        conn,
-        {
-            "tenant_id": principal.tenant,
-            "id": new_id(),
-            "project_id": story.project_id,
-            "story_id": story.id,
-            "reported_by_agent_id": principal.agent_id,
-            "reported_by_key_id": principal.key_id,
-            **body.model_dump(),
-        },
-    )
-
-
-async def verifications(conn: Connection, story_id: UUID) -> list[repository.VerificationRow]:
-    if await repository.get(conn, story_id) is None:
-        raise StoryNotFound()
-    return await repository.verifications(conn, story_id)
 
 
 async def claim_next(conn: Connection, principal: Principal, body: ClaimNextIn) -> ClaimedStory:
