@@ -26,6 +26,13 @@ from tests.fixtures.http import (
 ME = f"{API}/tenants/me"
 REGISTER = f"{API}/tenants/register"
 
+# The story loop's settings (progress domain), at their defaults.
+PROGRESS_DEFAULTS = {
+    "lease_ttl_seconds": 1800,
+    "auto_reset_on_rejection": True,
+    "require_criteria_for_verify": False,
+}
+
 
 def signup(slug: str, **extra: Any) -> dict[str, Any]:
     return {"name": f"Tenant {slug}", "slug": slug, **extra}
@@ -47,6 +54,7 @@ async def test_register_returns_the_tenant_and_a_user_key_that_works_at_once(
     assert tenant["settings"] == {
         "api_key_rotation_grace_hours": 24,
         "api_key_default_ttl_days": None,
+        **PROGRESS_DEFAULTS,
     }
     assert set(tenant["limits"]) == {"rate_limit_per_minute", "max_api_keys"}
     raw = key["raw_key"]
@@ -170,12 +178,17 @@ async def test_patch_me_merges_settings(client: httpx.AsyncClient, user_key: Key
     data_of(await client.patch(ME, json=first, headers=user_key.headers))
     second = {"settings": {"api_key_rotation_grace_hours": 2}}
     merged = data_of(await client.patch(ME, json=second, headers=user_key.headers))
-    assert merged["settings"] == {"api_key_rotation_grace_hours": 2, "api_key_default_ttl_days": 30}
+    assert merged["settings"] == {
+        "api_key_rotation_grace_hours": 2,
+        "api_key_default_ttl_days": 30,
+        **PROGRESS_DEFAULTS,
+    }
     clear = {"settings": {"api_key_default_ttl_days": None}}
     cleared = data_of(await client.patch(ME, json=clear, headers=user_key.headers))
     assert cleared["settings"] == {
         "api_key_rotation_grace_hours": 2,
         "api_key_default_ttl_days": None,
+        **PROGRESS_DEFAULTS,
     }
     assert (
         data_of(await client.get(ME, headers=user_key.headers))["settings"] == cleared["settings"]
