@@ -1,9 +1,11 @@
 """`loopctl serve`: the embedded database (or an external one), migrations, then the API."""
 
 import asyncio
+import errno
 import os
 import shutil
 import signal
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -13,6 +15,7 @@ import uvicorn
 
 from loopctl.database.bootstrap import ensure_local_tenant, open_database, schema_problem
 from loopctl.database.embedded import DataDirLock
+from loopctl.database.pgcluster import ClusterError
 from loopctl.platform.config import Settings
 from loopctl.platform.observability import configure_logging
 
@@ -26,6 +29,28 @@ def _announce(raw: str, path: Path, settings: Settings) -> None:
 
 def _note_signal(signum: int, frame: FrameType | None) -> None:
     """Stand-in handler: uvicorn restores it and re-sends the signal once it has drained."""
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why uvicorn could not listen on host:port, checked before anything is started."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}; check --host / LOOPCTL_HOST"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: with SO_REUSEADDR, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use by another program; "
+                    "choose another with --port or LOOPCTL_PORT"
+                )
+            return f"cannot listen on {host}:{port}: {exc.strerror}; check --host and --port"
+    return None
 
 
 def _metrics_dir(settings: Settings) -> None:
@@ -56,6 +81,10 @@ def serve(
             os.environ[f"LOOPCTL_{name.upper()}"] = str(value)
     settings = Settings()
     configure_logging(settings.log_level)
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:
+        typer.echo(f"loopctl: {problem}", err=True)
+        raise typer.Exit(1)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = DataDirLock(settings.data_dir)
     try:
@@ -65,7 +94,11 @@ def serve(
         raise typer.Exit(1) from None
     database = None
     try:
-        database = open_database(settings, migrate=True)
+        try:
+            database = open_database(settings, migrate=True)
+        except ClusterError as exc:
+            typer.echo(f"loopctl: {exc}", err=True)
+            raise typer.Exit(1) from None
         settings = database.settings
         problem = schema_problem(settings)
         if problem is not None:
