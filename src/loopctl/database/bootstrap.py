@@ -32,12 +32,13 @@ class Database:
             self.embedded.stop()
 
 
-def open_database(settings: Settings, *, migrate: bool, create: bool = True) -> Database:
+def open_database(settings: Settings, *, migrate: bool, create: bool = False) -> Database:
     """Start the embedded server when no LOOPCTL_DATABASE_URL is set; migrate if asked.
 
-    With ``create`` (only `serve`, which holds the data dir's lock), a missing cluster is
-    created; without it, a missing one raises MissingCluster and a running `serve`'s server
-    is used as it is. The resulting URLs and secret go into the environment too, because
+    With ``create`` (only for `serve`, which holds the data dir's lock), a missing cluster
+    is created and any server left running is restarted as this process's own. Without it,
+    a missing cluster raises MissingCluster, and a running `serve`'s server is used as it
+    is (see ``embedded.open_existing``). The resulting URLs and secret go into the environment too, because
     uvicorn's worker processes build their settings from it.
     """
     if not settings.embedded:
