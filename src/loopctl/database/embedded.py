@@ -108,8 +108,8 @@ class DataDirLock:
     def acquire(self) -> None:
         if not self.try_acquire():
             raise RuntimeError(
-                f"another `loopctl serve` is already using {self._path.parent}; stop it or "
-                "pass a different --data-dir"
+                f"another loopctl process (`serve` or an operator command) is already using "
+                f"{self._path.parent}; stop it or pass a different --data-dir"
             )
 
     def release(self) -> None:
@@ -140,17 +140,27 @@ class EmbeddedPostgres:
         self._require_reachable(account)
         bin_dir = pgcluster.binaries(account)
         credentials = load_credentials(self.data_dir)
-        superuser_password = credentials["superuser_password"]
         self._stop_orphan()
         if not (self.pgdata / "PG_VERSION").exists():
-            pgcluster.initdb(account, bin_dir, self.pgdata, superuser_password)
+            pgcluster.initdb(account, bin_dir, self.pgdata, credentials["superuser_password"])
         else:
             self._migrate_legacy(account, bin_dir, credentials)
         pgcluster.write_hba(self.pgdata)
+        try:
+            return self._launch(account, bin_dir, credentials)
+        except BaseException:  # a signal or a failure half-way: leave nothing running
+            self.stop()
+            raise
+
+    def _launch(self, account: Account, bin_dir: Path, credentials: dict[str, str]) -> DatabaseUrls:
         socket_dir = pgcluster.socket_dir_for(self.pgdata, account)
         self._owned = True
-        pgcluster.start(account, bin_dir, self.pgdata, socket_dir)
-        superuser = self._superuser_url(socket_dir, superuser_password)
+        try:
+            pgcluster.start(account, bin_dir, self.pgdata, socket_dir)
+        except BaseException:
+            pgcluster.remove_private_socket_dir(socket_dir)
+            raise
+        superuser = self._superuser_url(socket_dir, credentials["superuser_password"])
         passwords = Passwords(
             owner=credentials["owner_password"],
             app=credentials["app_password"],

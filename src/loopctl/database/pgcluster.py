@@ -125,23 +125,35 @@ def can_reach(account: Account, directory: Path) -> bool:
     return probe.returncode == 0
 
 
-def binaries(account: Account) -> Path:
+def binaries(
+    account: Account,
+    bundled: Path = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION],
+    copies: Path = BINARY_COPIES,
+) -> Path:
     """The bin directory to run; a copy the system user can reach if the wheel's is not."""
-    bundled = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
-    if run_as(account, [str(bundled / "postgres"), "--version"], check=False).returncode == 0:
+    if _runs(account, bundled / "postgres"):
         return bundled
     # The wheel lives where the system user cannot go (a venv under /root, say). Opening
     # that path would re-permission the operator's directories; a root-owned copy does not.
-    target = BINARY_COPIES / f"{TARGET_POSTGRES_VERSION}-{_install_tag(bundled.parent)}"
+    target = copies / f"{TARGET_POSTGRES_VERSION}-{_install_tag(bundled.parent)}"
     if not target.exists():
-        BINARY_COPIES.mkdir(mode=0o755, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=BINARY_COPIES))
-        shutil.copytree(bundled.parent, staging / "install", symlinks=True)
-        _open_to_all(staging / "install")
-        staging.chmod(0o755)
-        (staging / "install").rename(target)
-        staging.rmdir()
+        copies.mkdir(mode=0o755, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=copies))
+        try:
+            shutil.copytree(bundled.parent, staging / "install", symlinks=True)
+            _open_to_all(staging / "install")
+            with contextlib.suppress(OSError):  # another process got there first
+                (staging / "install").rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target / "bin"
+
+
+def _runs(account: Account, binary: Path) -> bool:
+    try:
+        return run_as(account, [str(binary), "--version"], check=False).returncode == 0
+    except OSError:  # the exec itself refused: a directory on the way is closed
+        return False
 
 
 def _install_tag(install: Path) -> str:
@@ -213,7 +225,8 @@ def socket_dir_for(pgdata: Path, account: Account) -> Path:
     """pgdata itself when the socket path fits; else a fresh private directory under /tmp."""
     if len(str(pgdata / f".s.PGSQL.{PORT}")) <= MAX_SOCKET_PATH:
         return pgdata
-    private = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX))  # 0700, a name no one can guess
+    # 0700 and a name no one can guess; /tmp itself, as TMPDIR may be long too.
+    private = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIX, dir="/tmp"))
     if account.uid is not None:
         assert account.gid is not None
         os.chown(private, account.uid, account.gid)
