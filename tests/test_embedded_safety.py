@@ -10,6 +10,7 @@ import signal
 import socket
 import stat
 import subprocess
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -290,3 +291,20 @@ def test_as_root_a_wheel_out_of_the_database_users_reach_is_copied_not_opened(
     again = pgcluster.binaries(account, closed / "install" / "bin", tmp_path / "copies")
     assert again == bin_dir
     assert len(list((tmp_path / "copies").iterdir())) == 1
+
+
+def test_sigterm_while_serve_is_starting_leaves_no_postgres(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    data = tmp_path / "data"
+    server = start(data, wait=False)
+    servers.append(server)
+    deadline = time.monotonic() + 60
+    while pgcluster.running(data / "pgdata") is None:  # PostgreSQL up, migrations next
+        assert server.process.poll() is None, server.output()
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=60) != -signal.SIGTERM, "died before cleaning up"
+    assert pgcluster.running(data / "pgdata") is None
+    assert _postgres_processes(data / "pgdata") == []
