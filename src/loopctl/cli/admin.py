@@ -28,7 +28,8 @@ app = typer.Typer(help="Operator actions (run on the server host).", no_args_is_
 DataDirOption = Annotated[
     Path | None,
     typer.Option(
-        help="The embedded database's data dir, as given to `serve` [env LOOPCTL_DATA_DIR]"
+        envvar="LOOPCTL_DATA_DIR",
+        help="The embedded database's data dir, as given to `serve`",
     ),
 ]
 
