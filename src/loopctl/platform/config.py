@@ -3,6 +3,7 @@
 Every field is documented in docs/operations.md; keep the two in step.
 """
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,10 @@ VERSION = "0.1.0"
 
 
 def default_data_dir() -> Path:
+    # As root, the embedded PostgreSQL runs as a system user that must traverse to the data;
+    # /root is closed to it, /var/lib is not (docs/operations.md).
+    if os.geteuid() == 0:
+        return Path("/var/lib/loopctl")
     return Path(platformdirs.user_data_dir("loopctl"))
 
 
