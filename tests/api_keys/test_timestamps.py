@@ -119,7 +119,7 @@ def test_every_datetime_field_of_every_body_is_bounded() -> None:
     for model in models:
         for name, field in model.model_fields.items():
             # pydantic moves a field's outer Annotated metadata into field.metadata.
-            annotation = field.annotation
+            annotation: Any = field.annotation
             if field.metadata:
                 annotation = typing.Annotated[(annotation, *field.metadata)]
             if "datetime" in repr(annotation).lower():
