@@ -66,6 +66,7 @@ class Authenticator:
             key_prefix=identity.key_prefix,
             agent_id=identity.agent_id,
             request_id=request_id,
+            in_grace=identity.in_grace,
         )
         self._enforce_limits(principal, client, digest)
         self._usage.touch(principal)
