@@ -249,7 +249,8 @@ def test_security_definer_functions_pin_search_path_with_pg_temp_last(
     names = {str(name) for name, _ in rows}
     assert {"loopctl_resolve_api_key", "loopctl_analyze_work_breakdown"} <= names
     for name, config in rows:
-        paths = [c for c in (config or []) if str(c).startswith("search_path=")]
+        assert isinstance(config, list), f"{name} does not pin its search_path"
+        paths = [c for c in config if str(c).startswith("search_path=")]
         assert len(paths) == 1, f"{name} does not pin its search_path"
         schemas = [s.strip() for s in str(paths[0]).removeprefix("search_path=").split(",")]
         assert schemas[0] == "pg_catalog", (name, schemas)
