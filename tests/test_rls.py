@@ -1,5 +1,6 @@
 """Tenant isolation as PostgreSQL enforces it: the catalog, and the app role in practice."""
 
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -350,3 +351,37 @@ async def test_pg_stats_shows_the_app_role_no_values_of_tenant_tables(
             assert count == (0,), view
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             await app.execute("SELECT stavalues1 FROM pg_statistic")
+
+
+@pytest.mark.realdb
+async def test_what_the_app_role_still_sees_are_table_wide_totals(
+    two_tenants_committed: tuple[Urls, Runtime],
+) -> None:
+    # Documented in docs/architecture.md ("Statistics across tenants"): the planner's row
+    # estimates come from table-wide figures, so any role that can plan a query sees them.
+    urls, runtime = two_tenants_committed
+    tenant = await make_tenant(runtime)
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as writer:
+        await writer.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.id)])
+        await writer.execute(
+            "INSERT INTO agents (tenant_id, id, name, agent_type) SELECT %s, gen_random_uuid(),"
+            " 'a' || g, 'implementer' FROM generate_series(1, 500) g",
+            [tenant.id],
+        )
+    with psycopg.connect(urls.owner, autocommit=True) as owner:
+        owner.execute("ANALYZE agents")
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as app:
+        others = await make_tenant(runtime)
+        await app.execute("SELECT set_config('app.tenant_id', %s, false)", [str(others.id)])
+        assert await (await app.execute("SELECT count(*) FROM agents")).fetchone() == (0,)
+        reltuples = await (
+            await app.execute("SELECT reltuples FROM pg_class WHERE relname = 'agents'")
+        ).fetchone()
+        assert reltuples is not None
+        assert reltuples[0] >= 500
+        # And the plan of a query that finds nothing estimates other tenants' rows.
+        plan = await (await app.execute("EXPLAIN SELECT * FROM agents")).fetchone()
+        assert plan is not None
+        estimate = re.search(r"rows=(\d+)", str(plan[0]))
+        assert estimate is not None
+        assert int(estimate[1]) >= 100
