@@ -11,6 +11,7 @@ from loopctl.api_keys.errors import (
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
+    KeyInGracePeriod,
     LastUserKey,
     RoleTooHigh,
 )
@@ -46,7 +47,7 @@ Policy = Annotated[KeyPolicy, Depends(key_policy)]
     "",
     status_code=201,
     response_model=Item[ApiKeyCreated],
-    responses=errors(RoleTooHigh, ApiKeyLimitReached, AgentKeyExists),
+    responses=errors(RoleTooHigh, KeyInGracePeriod, ApiKeyLimitReached, AgentKeyExists),
 )
 async def create_api_key(
     body: ApiKeyCreate, conn: RequestConn, principal: UserPrincipal, policy: Policy
@@ -83,7 +84,9 @@ async def get_api_key(
 
 
 @router.delete(
-    "/{api_key_id}", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound, LastUserKey)
+    "/{api_key_id}",
+    response_model=Item[ApiKey],
+    responses=errors(ApiKeyNotFound, KeyInGracePeriod, LastUserKey),
 )
 async def revoke_api_key(
     api_key_id: UUID, conn: RequestConn, principal: UserPrincipal
@@ -96,7 +99,7 @@ async def revoke_api_key(
     "/{api_key_id}/rotate",
     status_code=201,
     response_model=Item[ApiKeyRotated],
-    responses=errors(ApiKeyNotFound, ApiKeyNotRotatable),
+    responses=errors(ApiKeyNotFound, KeyInGracePeriod, ApiKeyNotRotatable),
 )
 async def rotate_api_key(
     api_key_id: UUID,

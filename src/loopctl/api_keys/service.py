@@ -11,6 +11,7 @@ from loopctl.api_keys.errors import (
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
+    KeyInGracePeriod,
     LastUserKey,
     RoleTooHigh,
 )
@@ -119,9 +120,16 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
     return agent.id
 
 
+def _require_current_key(principal: Principal) -> None:
+    """Keys are managed only with a current key, never one in its rotation grace period."""
+    if principal.in_grace:
+        raise KeyInGracePeriod(details={"api_key_id": str(principal.key_id)})
+
+
 async def create(
     conn: Connection, principal: Principal, body: ApiKeyCreate, policy: KeyPolicy
 ) -> tuple[ApiKeyRow, str]:
+    _require_current_key(principal)
     role = Role(body.role)
     if not principal.role.at_least(role):
         raise RoleTooHigh(
@@ -172,6 +180,7 @@ async def list_keys(
 
 
 async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+    _require_current_key(principal)
     row = await repository.get(conn, key_id, for_update=True)
     if row is None:
         raise ApiKeyNotFound()
@@ -198,6 +207,7 @@ async def rotate(
     conn: Connection, principal: Principal, key_id: UUID, body: ApiKeyRotate, policy: KeyPolicy
 ) -> tuple[ApiKeyRow, str, ApiKeyRow]:
     """Issue a replacement; the old key keeps working for the grace period, then stops."""
+    _require_current_key(principal)
     row = await repository.get(conn, key_id, for_update=True)
     if row is None:
         raise ApiKeyNotFound()

@@ -139,6 +139,8 @@ def _run(settings: Settings) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        # Refusals of unparseable requests in the error envelope (platform/protocols.py).
+        http="loopctl.platform.protocols:HttpProtocol",
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         timeout_graceful_shutdown=30,
