@@ -101,6 +101,9 @@ class ApiError(CliError):
             return f" (request id {request_id})"
         errors = self.details.get("errors")
         if self.status == 422 and isinstance(errors, list) and errors:
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            if str(first.get("message")) in self.message:
+                return ""  # the message already says it (a single-field error)
             shown = [
                 f"{e.get('field')}: {e.get('message')}"
                 for e in errors[:_MAX_FIELDS]

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from loopctl.cli.errors import CliError, Unexpected
+from loopctl.cli.errors import CliError, Unexpected, redact
 from loopctl.cli.exit_codes import ExitCode
 
 HELP_OPTION_NAMES = ["-h", "--help"]
@@ -35,7 +35,8 @@ def debug_from_environment(args: Sequence[str] | None) -> bool:
 def report(exc: Exception, *, debug: bool) -> ExitCode:
     """Print ``exc`` as one line on stderr (after its traceback when debugging)."""
     if debug:
-        traceback.print_exception(exc, file=sys.stderr)
+        # Redacted too: a message in the chain may hold a connection URL.
+        typer.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
     error = exc if isinstance(exc, CliError) else Unexpected(exc)
     typer.echo(error.line(), err=True)
     return error.exit_code
