@@ -1,13 +1,12 @@
-"""GET /api/v1/api_keys/me: every role reads its own key, and nothing but its own."""
+"""GET /api/v1/api_keys/me: every role reads its own key, and nothing but its own.
 
-from typing import ClassVar
+No 403 (every role may), no 404 (no id) and no body: the access matrix has nothing more.
+"""
 
 import httpx
 
-from loopctl.platform.runtime import Runtime
-from tests.fixtures.access import Ids, Route, RouteAccess
-from tests.fixtures.factories import Key, Tenant
-from tests.fixtures.http import API, data_of, error_of
+from tests.fixtures.factories import Key
+from tests.fixtures.http import API, UNKNOWN_KEY, bearer, data_of, error_of
 
 ME = f"{API}/api_keys/me"
 
@@ -46,8 +45,14 @@ async def test_unknown_query_parameters_are_refused(
     error_of(await client.get(f"{ME}?id=x", headers=agent_key.headers), 422, "validation_error")
 
 
-class TestAccess(RouteAccess):
-    ROUTES: ClassVar[tuple[Route, ...]] = (Route("GET", "/api_keys/me", "agent"),)
+async def test_without_a_valid_key_it_is_401(client: httpx.AsyncClient) -> None:
+    error_of(await client.get(ME), 401, "unauthorized")
+    error_of(await client.get(ME, headers=bearer(UNKNOWN_KEY)), 401, "invalid_api_key")
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
-        return {}
+
+async def test_a_revoked_key_cannot_read_itself(
+    client: httpx.AsyncClient, user_key: Key, agent_key: Key
+) -> None:
+    revoked = await client.delete(f"{API}/api_keys/{agent_key.id}", headers=user_key.headers)
+    assert revoked.status_code == 200, revoked.text
+    error_of(await client.get(ME, headers=agent_key.headers), 401, "invalid_api_key")

@@ -1,6 +1,9 @@
 """`loopctl whoami`: the key's role, agent and tenant, and where the server and key came from."""
 
 import json
+import os
+import pty
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,7 @@ import pytest
 from loopctl.cli.exit_codes import ExitCode
 from loopctl.cli.sources import KEY_VARIABLES
 from tests.cli.conftest import Live, unused_port
+from tests.fixtures.server import LOOPCTL
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
 
@@ -130,3 +134,45 @@ def test_api_reads_a_body_from_a_file_and_from_stdin(live: Live, run: Run, tmp_p
     listed = run("api", "/api/v1/agents?limit=500", env=env)
     names = {a["name"] for a in json.loads(listed.stdout)["data"]}
     assert {"from-file", "from-stdin"} <= names
+
+
+def test_on_a_terminal_whoami_prints_lines_for_a_human(live: Live, tmp_path: Path) -> None:
+    created = live.new_key("orchestrator")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPCTL_")}
+    env.update(
+        LOOPCTL_SERVER=live.url, LOOPCTL_ORCH_KEY=created["raw_key"], LOOPCTL_DATA_DIR=str(tmp_path)
+    )
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [LOOPCTL, "whoami"], env=env, stdout=follower, stderr=subprocess.PIPE, timeout=60
+        )
+        os.close(follower)
+        follower = -1
+        text = _read_all(leader)
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0, done.stderr
+    lines = text.splitlines()
+    assert lines[0] == "role:    orchestrator"
+    assert lines[1] == f"agent:   {created['agent_name']} ({created['agent_id']})"
+    assert lines[2].startswith("tenant:  Local (local, ")
+    assert f"{created['key_prefix']}… 'cli orchestrator', active, expires never" in lines[3]
+    assert lines[4].strip() == "from LOOPCTL_ORCH_KEY"
+    assert lines[5] == f"server:  {live.url} (from LOOPCTL_SERVER)"
+    assert created["raw_key"] not in text
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
