@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from typer.core import TyperGroup, TyperOption
@@ -79,8 +79,4 @@ class LoopctlGroup(TyperGroup):
         except _TYPER_OUTCOMES:
             raise
         except Exception as exc:
-            _exit(report(exc, debug=debug_from_environment(args)))
-
-
-def _exit(code: int) -> NoReturn:
-    sys.exit(code)
+            sys.exit(report(exc, debug=debug_from_environment(args)))
