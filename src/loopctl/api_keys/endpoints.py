@@ -75,7 +75,7 @@ async def list_api_keys(
 
 
 # Before /{api_key_id}, which would take "me" for a malformed id.
-@router.get("/me", response_model=Item[ApiKey])
+@router.get("/me", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
 async def get_my_api_key(conn: RequestConn, principal: AgentPrincipal) -> Item[ApiKey]:
     """The calling key itself: its role, its agent, its status (never its secret)."""
     return Item(data=service.view(await service.current(conn, principal)))
