@@ -25,7 +25,7 @@ from loopctl.api_keys.schemas import (
     as_created,
 )
 from loopctl.api_keys.service import KeyPolicy
-from loopctl.auth.dependencies import UserPrincipal
+from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
@@ -73,6 +73,13 @@ async def list_api_keys(
         conn, principal, include_revoked=include_revoked, role=role, agent_id=agent_id, page=page
     )
     return page_of([service.view(r) for r in rows], total, page)
+
+
+# Before /{api_key_id}, which would take "me" for a malformed id.
+@router.get("/me", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
+async def get_my_api_key(conn: RequestConn, principal: AgentPrincipal) -> Item[ApiKey]:
+    """The calling key itself: its role, its agent, its status (never its secret)."""
+    return Item(data=service.view(await service.current(conn, principal)))
 
 
 @router.get("/{api_key_id}", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))

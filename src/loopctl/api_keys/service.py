@@ -160,6 +160,14 @@ async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow
     return row
 
 
+async def current(conn: Connection, principal: Principal) -> ApiKeyRow:
+    """The key the caller authenticated with: any role may read its own."""
+    row = await repository.get(conn, principal.key_id) if principal.key_id else None
+    if row is None:
+        raise ApiKeyNotFound()
+    return row
+
+
 async def list_keys(
     conn: Connection,
     principal: Principal,
