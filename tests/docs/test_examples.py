@@ -1,0 +1,141 @@
+"""The docs' shell examples run as written, against a live `loopctl serve`.
+
+One server for every page (started like a new user's: its data in ``~/.local/share/loopctl``
+of a fresh home directory). Each page's examples run in order in one bash process, so a
+variable one example sets is there for the next, as for a reader pasting them into one
+terminal; pages run in file order against the same server, so they must not collide with
+each other either. The docs' server address ``127.0.0.1:4000`` is replaced by the test
+server's. The examples may assume what README.md says they assume: ``LOOPCTL_SERVER``,
+``LOOPCTL_USER_KEY``, ``LOOPCTL_ORCH_KEY`` and ``LOOPCTL_AGENT_KEY`` set, and the
+virtualenv's ``bin`` on ``PATH`` (``.venv/bin/loopctl`` works too).
+"""
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.docs.examples import ROOT, Example, documents, error_codes, examples
+from tests.fixtures.server import Server, start
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs")]
+
+DOCS_SERVER = "127.0.0.1:4000"
+MARK = "@@docs-example {}@@"
+SPLIT = re.compile(r"\n?@@docs-example (\d+|end)@@\n")
+# Fewer than this many examples run, or more than this share not run, and someone has
+# switched the check off by marking rather than fixing.
+MIN_RUN = 10
+MAX_NORUN_SHARE = 0.34
+
+
+@dataclass
+class Live:
+    server: Server
+    home: Path
+    env: dict[str, str]
+
+
+def _key(url: str, user_key: str, role: str, agent: str) -> str:
+    response = httpx.post(
+        f"{url}/api/v1/api_keys",
+        headers={"Authorization": f"Bearer {user_key}"},
+        json={"name": f"docs {role}", "role": role, "agent_name": agent},
+    )
+    assert response.status_code == 201, response.text
+    raw: str = response.json()["data"]["raw_key"]
+    return raw
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    home = tmp_path_factory.mktemp("docs") / "home"
+    data = home / ".local" / "share" / "loopctl"
+    server = start(data, {"HOME": str(home)})
+    try:
+        user = (data / "local-user-key").read_text().strip()
+        venv_bin = Path(sys.executable).parent
+        env = {
+            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "LOOPCTL_SERVER": server.url,
+            "LOOPCTL_USER_KEY": user,
+            "LOOPCTL_ORCH_KEY": _key(server.url, user, "orchestrator", "docs-orchestrator"),
+            "LOOPCTL_AGENT_KEY": _key(server.url, user, "agent", "docs-implementer"),
+        }
+        yield Live(server, home, env)
+    finally:
+        server.stop()
+
+
+def _script(runnable: list[Example], port: int) -> str:
+    parts = ["set -euo pipefail"]
+    for i, example in enumerate(runnable):
+        parts.append(f"printf '\\n{MARK.format(i)}\\n'")
+        parts.append(example.code.replace(DOCS_SERVER, f"127.0.0.1:{port}"))
+    parts.append(f"printf '\\n{MARK.format('end')}\\n'")
+    return "\n".join(parts) + "\n"
+
+
+def _outputs(output: str) -> dict[str, str]:
+    pieces = SPLIT.split(output)
+    return dict(zip(pieces[1::2], pieces[2::2], strict=True))
+
+
+def _workdir(live: Live, page: Path) -> Path:
+    work = live.home / "work" / page.stem
+    work.mkdir(parents=True)
+    # The docs write `.venv/bin/loopctl`, as run from a checkout.
+    (work / ".venv").symlink_to(Path(sys.prefix))
+    return work
+
+
+@pytest.mark.parametrize("page", documents(), ids=lambda p: p.name)
+def test_the_examples_of_a_page_run_as_written(live: Live, page: Path) -> None:
+    runnable = [e for e in examples(page) if e.norun is None]
+    if not runnable:
+        return  # nothing to run; test_most_examples_run counts what is left out
+    port = int(live.server.url.rsplit(":", 1)[1])
+    result = subprocess.run(
+        ["bash", "-c", _script(runnable, port)],
+        cwd=_workdir(live, page),
+        env=live.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    by_example = _outputs(result.stdout)
+    if result.returncode != 0 or "end" not in by_example:
+        last = max((int(k) for k in by_example if k != "end"), default=0)
+        failed = runnable[last]
+        pytest.fail(
+            f"{failed.where()} exited with {result.returncode}:\n{failed.code}\n"
+            f"--- output ---\n{output[-4000:]}"
+        )
+    for i, example in enumerate(runnable):
+        seen = error_codes(by_example[str(i)])
+        assert seen == set(example.expected_errors), (
+            f"{example.where()}: error codes {sorted(seen)} in the output, the doc expects "
+            f"{sorted(example.expected_errors)} (mark it `<!-- docs-test: expect-error "
+            f"CODE -->` if the error is the point)\n{by_example[str(i)][-3000:]}"
+        )
+
+
+def test_most_examples_run_and_those_that_do_not_say_why() -> None:
+    every = [e for page in documents() for e in examples(page)]
+    skipped = [e for e in every if e.norun is not None]
+    run = len(every) - len(skipped)
+    summary = "\n".join(f"  {e.where()}: {e.norun}" for e in skipped)
+    print(f"docs examples: {run} run, {len(skipped)} not run:\n{summary}")
+    assert run >= MIN_RUN, f"only {run} examples run"
+    assert len(skipped) <= MAX_NORUN_SHARE * len(every), f"too many not run:\n{summary}"
+    assert all(e.path.is_relative_to(ROOT) for e in every)
