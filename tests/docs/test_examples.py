@@ -11,7 +11,9 @@ virtualenv's ``bin`` on ``PATH`` (``.venv/bin/loopctl`` works too).
 """
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +51,12 @@ def _key(url: str, user_key: str, role: str, agent: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    home = tmp_path_factory.mktemp("docs") / "home"
+def live() -> Iterator[Live]:
+    # Not under pytest's tmp_path: as root, PostgreSQL runs as another user that must
+    # traverse every parent, and each new pytest session on the machine takes the group
+    # and other bits off /tmp/pytest-of-<user> again.
+    top = Path(tempfile.mkdtemp(prefix="loopctl-docs-"))
+    home = top / "home"
     data = home / ".local" / "share" / "loopctl"
     server = start(data, {"HOME": str(home)})
     try:
@@ -68,6 +74,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(server, home, env)
     finally:
         server.stop()
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def _workdir(live: Live, page: Path) -> Path:
