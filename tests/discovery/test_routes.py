@@ -1,6 +1,8 @@
 """GET /api/v1/routes: the app's own route table, with the roles its guards enforce."""
 
+import re
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from fastapi import FastAPI
@@ -87,3 +89,18 @@ async def test_it_is_public_and_rejects_unknown_parameters(client: httpx.AsyncCl
     invalid(await client.get(f"{API}/routes", params={"method": "GET"}), "query.method")
     invalid(await client.get(f"{API}/routes", params={"role": "owner"}), "query.role")
     invalid(await client.get(f"{API}/routes", params={"limit": 0}), "query.limit")
+
+
+async def test_what_it_lists_as_public_or_guarded_is_what_the_server_does(
+    client: httpx.AsyncClient,
+) -> None:
+    routes, _ = await _all(client)
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", str(uuid4()), route["path"])
+        response = await client.request(route["method"], path)
+        where = f"{route['method']} {route['path']}"
+        if route["role"] is None:
+            assert response.status_code != 401, where
+        else:
+            assert response.status_code == 401, where
+            assert response.json()["error"]["code"] == "unauthorized", where
