@@ -69,6 +69,12 @@ def _guard(dependant: Dependant) -> RoleGuard | None:
     return None
 
 
+def required_role(dependant: Dependant) -> str | None:
+    """The minimum role a route's guard admits; None for a public route."""
+    guard = _guard(dependant)
+    return None if guard is None else guard.minimum.value
+
+
 def _has_inputs(dependant: Dependant) -> bool:
     if dependant.body_params or dependant.query_params:
         return True

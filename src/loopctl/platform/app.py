@@ -14,8 +14,11 @@ from fastapi.telemetry import TelemetryConfig
 
 from loopctl.database import schema
 from loopctl.database.connections import create_pool, tenant_transaction
-from loopctl.discovery.endpoints import OPENAPI_PATH
 from loopctl.discovery.endpoints import router as discovery_router
+from loopctl.discovery.index import OPENAPI_PATH
+from loopctl.discovery.swagger import mount_assets
+from loopctl.discovery.swagger import router as swagger_router
+from loopctl.discovery.urls import SlashRedirect
 from loopctl.kit.openapi import complete_schema
 from loopctl.kit.stack import LoopctlAPI
 from loopctl.platform.api import add_routes, include_api
@@ -101,7 +104,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=VERSION,
         description=DESCRIPTION,
         openapi_url=OPENAPI_PATH,
-        docs_url="/swaggerui",
+        docs_url=None,  # discovery/swagger.py serves it, with packaged assets
         redoc_url=None,
         lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
@@ -115,6 +118,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     include_api(app)
     add_routes(app, discovery_router)
+    add_routes(app, swagger_router)
+    mount_assets(app)
+    # Starlette's own trailing-slash redirect names the request's Host in its Location.
+    app.router.redirect_slashes = False
+    app.router.default = SlashRedirect(app.router, settings.public_url)
     templates = {
         id(route.original_route): route.path_format or ""
         for route in iter_route_contexts(app.routes)

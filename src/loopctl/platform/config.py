@@ -6,6 +6,7 @@ Every field is documented in docs/operations.md; keep the two in step.
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -23,7 +24,10 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOOPCTL_", extra="ignore")
+    # hide_input_in_errors: a refused value may hold a password (a URL's credentials).
+    model_config = SettingsConfigDict(
+        env_prefix="LOOPCTL_", extra="ignore", hide_input_in_errors=True
+    )
 
     # Database. With no database_url, `loopctl serve` runs the embedded PostgreSQL.
     database_url: SecretStr | None = None
@@ -44,6 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    # The base URL clients use (scheme, host, optional path prefix); without it, links and
+    # redirects are built from the request's Host header and never cached publicly.
     public_url: str | None = None
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -72,6 +78,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number in range)
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query or a fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
     @property
     def embedded(self) -> bool:
