@@ -56,6 +56,8 @@ def live() -> Iterator[Live]:
     # traverse every parent, and each new pytest session on the machine takes the group
     # and other bits off /tmp/pytest-of-<user> again.
     top = Path(tempfile.mkdtemp(prefix="loopctl-docs-"))
+    # As root PostgreSQL runs as loopctl-postgres, which must traverse to the data dir.
+    top.chmod(0o711)
     home = top / "home"
     data = home / ".local" / "share" / "loopctl"
     server = start(data, {"HOME": str(home)})
