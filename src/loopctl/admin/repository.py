@@ -8,7 +8,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.rows import TenantRow
 
 
 async def count_tenants(conn: Connection) -> int:

@@ -1,12 +1,12 @@
 """SQL for API keys. The key hash is written here and never read back out."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from psycopg import sql
 from psycopg.rows import class_row
 
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.database.connections import Connection
 from loopctl.kit.sql import maybe
 
@@ -27,26 +27,6 @@ _FILTERS = sql.SQL("""
    AND (%(role)s::text IS NULL OR k.role = %(role)s)
    AND (%(agent)s::uuid IS NULL OR k.agent_id = %(agent)s)
 """).format(live=_LIVE)
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRow:
-    tenant_id: UUID
-    id: UUID
-    name: str
-    key_prefix: str
-    role: str
-    agent_id: UUID | None
-    agent_name: str | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    rotated_at: datetime | None
-    replaces_key_id: UUID | None
-    last_used_at: datetime | None
-    created_by_key_id: UUID | None
-    created_at: datetime
-    updated_at: datetime
-    status: str
 
 
 async def insert(

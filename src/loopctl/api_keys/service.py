@@ -14,7 +14,7 @@ from loopctl.api_keys.errors import (
     LastUserKey,
     RoleTooHigh,
 )
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyRotate
 from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher, display_prefix, generate_key

@@ -1,7 +1,6 @@
 """SQL for epics."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,22 +9,8 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.epics.rows import EpicCountsRow, EpicRow
 from loopctl.kit.sql import maybe
-
-
-@dataclass(frozen=True, slots=True)
-class EpicRow:
-    tenant_id: UUID
-    id: UUID
-    project_id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
 
 
 async def insert(
@@ -79,12 +64,6 @@ async def get_by_number(conn: Connection, project_id: UUID, number: int) -> Epic
             "SELECT * FROM epics WHERE project_id = %s AND number = %s", [project_id, number]
         )
         return await cur.fetchone()
-
-
-@dataclass(frozen=True, slots=True)
-class EpicCountsRow(EpicRow):
-    story_count: int
-    verified_count: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.epics import repository
 from loopctl.epics.errors import EpicNotFound, EpicNumberTaken
-from loopctl.epics.repository import EpicCountsRow, EpicRow
+from loopctl.epics.rows import EpicCountsRow, EpicRow
 from loopctl.epics.schemas import (
     Epic,
     EpicCreate,

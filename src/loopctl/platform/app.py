@@ -16,7 +16,6 @@ from loopctl.database import schema
 from loopctl.database.connections import create_pool, tenant_transaction
 from loopctl.discovery.endpoints import OPENAPI_PATH
 from loopctl.discovery.endpoints import router as discovery_router
-from loopctl.kit.openapi import complete_schema
 from loopctl.kit.stack import LoopctlAPI
 from loopctl.platform.api import add_routes, include_api
 from loopctl.platform.background import maintain
@@ -24,6 +23,7 @@ from loopctl.platform.config import VERSION, Settings
 from loopctl.platform.errors import install_error_handlers
 from loopctl.platform.middleware import RequestMiddleware
 from loopctl.platform.observability import AccessLog, Metrics, configure_logging
+from loopctl.platform.openapi import complete_schema
 from loopctl.platform.runtime import Runtime
 
 logger = logging.getLogger("loopctl.platform.app")

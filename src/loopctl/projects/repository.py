@@ -1,7 +1,5 @@
 """SQL for projects."""
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,22 +9,7 @@ from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.kit.sql import maybe
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectRow:
-    tenant_id: UUID
-    id: UUID
-    name: str
-    slug: str
-    description: str | None
-    repo_url: str | None
-    tech_stack: str | None
-    status: str
-    metadata: dict[str, Any]
-    archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+from loopctl.projects.rows import ProjectDetailRow, ProjectRow
 
 
 async def insert(
@@ -71,12 +54,6 @@ async def count_active(conn: Connection) -> int:
     cur = await conn.execute("SELECT count(*) FROM projects WHERE status = 'active'")
     row = await cur.fetchone()
     return int(row[0]) if row else 0
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectDetailRow(ProjectRow):
-    epic_count: int
-    story_count: int
 
 
 async def get_detail(conn: Connection, project_id: UUID) -> ProjectDetailRow | None:

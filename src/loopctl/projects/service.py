@@ -19,7 +19,7 @@ from loopctl.projects.errors import (
     ProjectSlugTaken,
     ProjectStatusNeedsUser,
 )
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, ProjectUpdate
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}

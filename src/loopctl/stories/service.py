@@ -10,7 +10,7 @@ from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity

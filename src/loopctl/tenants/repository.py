@@ -1,7 +1,6 @@
 """SQL for tenants. Row-level security shows each tenant only its own row."""
 
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -10,19 +9,7 @@ from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection, fetch_row
 from loopctl.kit.sql import maybe
-
-
-class TenantRow(NamedTuple):
-    # A NamedTuple: immutable and cheap to build; GET /tenants/me builds one per request
-    # (see auth.principal.Principal).
-    id: UUID
-    name: str
-    slug: str
-    email: str | None
-    status: str
-    settings: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+from loopctl.tenants.rows import TenantRow
 
 
 async def insert(

@@ -3,7 +3,7 @@
 from psycopg import errors as pg
 
 from loopctl.api_keys import service as api_keys
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher
 from loopctl.auth.principal import Principal, SystemActor
@@ -14,7 +14,7 @@ from loopctl.platform.config import Settings
 from loopctl.tenants import repository
 from loopctl.tenants import settings as tenant_settings
 from loopctl.tenants.errors import SlugTaken
-from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.rows import TenantRow
 from loopctl.tenants.schemas import Tenant, TenantLimits, TenantRegister, TenantUpdate
 
 
