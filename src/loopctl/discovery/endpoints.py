@@ -8,7 +8,6 @@ from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loopctl.database import schema
-from loopctl.database.connections import tenant_transaction
 from loopctl.kit.direct import DirectRoute
 from loopctl.kit.openapi import errors
 from loopctl.kit.query import reject_unknown_query_params
@@ -59,8 +58,7 @@ async def health() -> dict[str, str]:
 async def ready(rt: RuntimeDep) -> dict[str, Any]:
     """Readiness: the database answers and its schema is the one this server needs."""
     try:
-        async with tenant_transaction(rt.connections, None) as conn:
-            revision = await schema.read_revision(conn)
+        status = await schema.current_status(rt.connections)
     except Exception as exc:
         raise NotReady(
             "The database is not reachable",
@@ -69,7 +67,6 @@ async def ready(rt: RuntimeDep) -> dict[str, Any]:
                 "error": type(exc).__name__,
             },
         ) from exc
-    status = schema.status_of(revision)
     problem = status.problem()
     if problem is not None:
         raise NotReady(

@@ -13,7 +13,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.telemetry import TelemetryConfig
 
 from loopctl.database import schema
-from loopctl.database.connections import create_pool, tenant_transaction
+from loopctl.database.connections import create_pool
 from loopctl.discovery.endpoints import OPENAPI_PATH
 from loopctl.discovery.endpoints import router as discovery_router
 from loopctl.kit.stack import LoopctlAPI
@@ -69,8 +69,7 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await pool.open(wait=True)
     runtime = Runtime.build(settings, pool, _secret(settings))
-    async with tenant_transaction(pool, None) as conn:
-        problem = schema.status_of(await schema.read_revision(conn)).problem()
+    problem = (await schema.current_status(pool)).problem()
     if problem is not None:
         await pool.close()
         raise RuntimeError(f"refusing to serve: {problem}")
