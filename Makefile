@@ -24,8 +24,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# The suite, then every in-process test again with FastAPI serving every route
+# (LOOPCTL_DIRECT_ROUTES=false): the fast path (kit/direct.py) must give the same answers.
 test: lint types
 	$(BIN)/pytest -n 2 --dist loadgroup
+	LOOPCTL_DIRECT_ROUTES=false $(BIN)/pytest -n 2 --dist loadgroup -q -m "not slow" \
+		--ignore=tests/test_migrations.py
 
 bench-auth: $(STAMP)
 	$(BIN)/python benchmarks/auth_read.py

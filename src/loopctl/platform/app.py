@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
         opentelemetry=settings.opentelemetry,
+        serve_directly=settings.direct_routes,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

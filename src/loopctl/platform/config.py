@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry instrumentation. Off unless asked for: when on, every
     # request first asks OpenTelemetry whether a provider is configured (docs/operations.md).
     opentelemetry: bool = False
+    # Serve the simplest routes without FastAPI's dependency solver (kit/direct.py). False
+    # hands every route to FastAPI: the same answers, more CPU; the suite runs both ways.
+    direct_routes: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
