@@ -85,11 +85,11 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
     agent = await agents.find(conn, agent_id=body.agent_id, name=body.agent_name)
     if agent is None:
         if body.agent_id is not None:
-            raise UnprocessableEntity.for_field("body.agent_id", "no agent with this id")
+            raise UnprocessableEntity.for_field("agent_id", "no agent with this id")
         assert body.agent_name is not None
         agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
     elif agent.agent_type != expected:
-        field = "body.agent_id" if body.agent_id is not None else "body.agent_name"
+        field = "agent_id" if body.agent_id is not None else "agent_name"
         raise UnprocessableEntity.for_field(
             field,
             f"agent {agent.name!r} is an {agent.agent_type}; {body.role} keys bind "
@@ -132,7 +132,7 @@ async def create(
     settings = await tenant_settings.load(conn, principal.tenant, lock=True)
     if await repository.count_live(conn) >= policy.max_live_keys:
         raise ApiKeyLimitReached(details={"limit": policy.max_live_keys})
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     agent_id = await _bind_agent(conn, principal, body) if role is not Role.user else None
     return await issue(
         conn,
@@ -210,7 +210,7 @@ async def rotate(
     grace = body.grace_period_hours
     if grace is None:
         grace = settings.api_key_rotation_grace_hours
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
     await audit.record(
         conn,

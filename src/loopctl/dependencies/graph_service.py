@@ -38,7 +38,7 @@ async def _scope(
         epic = None
     if epic is None or epic.project_id != project_id:
         raise UnprocessableEntity.for_field(
-            "query.epic_id", "no such epic in this project", type_="not_found"
+            "epic_id", "no such epic in this project", type_="not_found"
         )
 
 

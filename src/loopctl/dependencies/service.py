@@ -122,14 +122,14 @@ async def create_story_dependency(
     conn: Connection, principal: Principal, body: StoryDependencyCreate
 ) -> StoryDependencyRow:
     if body.story_id == body.depends_on_story_id:
-        raise DependencyOnSelf("story", "body.depends_on_story_id")
-    found = await _story(conn, body.story_id, "body.story_id")
+        raise DependencyOnSelf("story", "depends_on_story_id")
+    found = await _story(conn, body.story_id, "story_id")
     await projects.writable(conn, found.project_id, lock=True)
     # Read both ends again under the lock: the story may have moved or gone meanwhile.
-    story = await _story(conn, body.story_id, "body.story_id")
-    depends_on = await _story(conn, body.depends_on_story_id, "body.depends_on_story_id")
+    story = await _story(conn, body.story_id, "story_id")
+    depends_on = await _story(conn, body.depends_on_story_id, "depends_on_story_id")
     if depends_on.project_id != story.project_id:
-        raise DependencyAcrossProjects("story", "body.depends_on_story_id")
+        raise DependencyAcrossProjects("story", "depends_on_story_id")
     existing = await repository.find_story_edge(conn, story.id, depends_on.id)
     if existing is not None:
         raise DependencyExists(details={"dependency_id": str(existing)})
@@ -156,7 +156,7 @@ async def create_story_dependency(
         )
     except pg.ForeignKeyViolation as exc:
         # The story moved to another epic between the read and the insert.
-        raise UnprocessableEntity.for_field("body.story_id", "the story changed; retry") from exc
+        raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
     row = await repository.get_story_edge(conn, edge_id)
     assert row is not None
     await audit.record(
@@ -175,11 +175,11 @@ async def create_epic_dependency(
     conn: Connection, principal: Principal, body: EpicDependencyCreate
 ) -> EpicDependencyRow:
     if body.epic_id == body.depends_on_epic_id:
-        raise DependencyOnSelf("epic", "body.depends_on_epic_id")
-    epic = await _epic(conn, body.epic_id, "body.epic_id")
-    depends_on = await _epic(conn, body.depends_on_epic_id, "body.depends_on_epic_id")
+        raise DependencyOnSelf("epic", "depends_on_epic_id")
+    epic = await _epic(conn, body.epic_id, "epic_id")
+    depends_on = await _epic(conn, body.depends_on_epic_id, "depends_on_epic_id")
     if depends_on.project_id != epic.project_id:
-        raise DependencyAcrossProjects("epic", "body.depends_on_epic_id")
+        raise DependencyAcrossProjects("epic", "depends_on_epic_id")
     await projects.writable(conn, epic.project_id, lock=True)
     existing = await repository.find_epic_edge(conn, epic.id, depends_on.id)
     if existing is not None:
@@ -199,7 +199,7 @@ async def create_epic_dependency(
         )
     except pg.ForeignKeyViolation as exc:
         # An epic was deleted by a transaction that committed while this one waited.
-        raise UnprocessableEntity.for_field("body.epic_id", "no such epic") from exc
+        raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
     row = await repository.get_epic_edge(conn, edge_id)
     assert row is not None
     await audit.record(

@@ -31,7 +31,7 @@ class DuplicateCriterionId(ValueError):
 
     def __init__(self, index: int, ident: str) -> None:
         super().__init__(f"duplicate acceptance criterion id {ident!r}")
-        self.field = f"body.acceptance_criteria[{index}].id"
+        self.field = f"acceptance_criteria[{index}].id"
 
 
 class Criterion(Output):

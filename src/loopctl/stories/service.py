@@ -88,7 +88,7 @@ async def create_in_project(
     epic = await epics.by_number(conn, project_id, body.epic_number)
     if epic is None:
         raise UnprocessableEntity.for_field(
-            "body.epic_number", f"no epic number {body.epic_number} in this project"
+            "epic_number", f"no epic number {body.epic_number} in this project"
         )
     return await _create_in(
         conn, principal, epic, StoryCreate.model_validate(body.model_dump(exclude={"epic_number"}))
