@@ -17,6 +17,11 @@ from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.sorting import order_by
 
+
+def view(row: AgentRow) -> Agent:
+    return Agent.model_validate(row)
+
+
 SORTABLE = {
     "name": "name",
     "agent_type": "agent_type",
@@ -56,7 +61,7 @@ async def create(
         entity_type="agent",
         entity_id=row.id,
         action="registered",
-        after=Agent.model_validate(row),
+        after=view(row),
     )
     return row
 
@@ -91,7 +96,7 @@ async def register(
     updated = await repository.update_profile(
         conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
     )
-    before, after = Agent.model_validate(bound), Agent.model_validate(updated)
+    before, after = view(bound), view(updated)
     if (bound.model, bound.provider, bound.metadata) != (
         updated.model,
         updated.provider,
