@@ -346,7 +346,11 @@ async def test_agent_routes_need_a_valid_key(
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES[1:])
 async def test_listing_and_showing_agents_needs_an_orchestrator_key(
-    client: httpx.AsyncClient, agent_key: Key, method: str, path: str, body: None
+    client: httpx.AsyncClient,
+    agent_key: Key,
+    method: str,
+    path: str,
+    body: None,  # noqa: ARG001
 ) -> None:
     error = error_of(
         await client.request(method, path, headers=agent_key.headers), 403, "insufficient_role"

@@ -114,7 +114,7 @@ async def register(
     return updated, False
 
 
-async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:
+async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, agent_id)
     if row is None:
         raise AgentNotFound()
@@ -130,7 +130,7 @@ async def find(conn: Connection, *, agent_id: UUID | None, name: str | None) -> 
 
 async def list_agents(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     agent_type: str | None,
     sort: str | None,

@@ -145,7 +145,7 @@ async def create(
     )
 
 
-async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, key_id)
     if row is None:
         raise ApiKeyNotFound()
@@ -154,7 +154,7 @@ async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow
 
 async def list_keys(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     include_revoked: bool,
     role: str | None,

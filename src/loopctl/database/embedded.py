@@ -110,7 +110,7 @@ class EmbeddedPostgres:
         # directory for it (0755). It needs only to traverse ours: take listing back.
         os.chmod(self.data_dir, 0o711 if os.geteuid() == 0 else 0o700)
         superuser = str(self._server.get_uri())
-        self._require_passwords(superuser)
+        self._require_passwords()
         passwords = Passwords(
             owner=credentials["owner_password"],
             app=credentials["app_password"],
@@ -127,7 +127,7 @@ class EmbeddedPostgres:
     def secret_key(self) -> str:
         return load_credentials(self.data_dir)["secret_key"]
 
-    def _require_passwords(self, superuser: str) -> None:
+    def _require_passwords(self) -> None:
         hba = self.data_dir / "pgdata" / "pg_hba.conf"
         if hba.read_text() == HBA:
             return

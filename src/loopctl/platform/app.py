@@ -88,7 +88,7 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
 
 

@@ -308,7 +308,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _render(error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, _exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
     # RequestMiddleware adds the x-request-id header, to this response as to any other

@@ -95,7 +95,7 @@ async def create_in_project(
     )
 
 
-async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRow:
+async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, story_id)
     if row is None:
         raise StoryNotFound()
