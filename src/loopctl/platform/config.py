@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     owner_role: str = "loopctl_owner"
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
-    admin_pool_max_size: int = Field(default=2, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
 
     data_dir: Path = Field(default_factory=default_data_dir)
