@@ -6,9 +6,13 @@ concurrent inserts that would together close a cycle run one after the other, an
 second one sees the first.
 """
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from psycopg import errors as pg
+from pydantic import BaseModel
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
@@ -39,7 +43,7 @@ from loopctl.dependencies.schemas import (
 from loopctl.epics import service as epics
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
-from loopctl.platform.errors import UnprocessableEntity
+from loopctl.platform.errors import AppError, UnprocessableEntity
 from loopctl.projects import service as projects
 
 KIND = {"s": "story", "e": "epic"}
@@ -238,52 +242,75 @@ async def _epic_cycle(
     return [*path, ("e", depends_on.id)]
 
 
-async def delete_story_dependency(
-    conn: Connection, principal: Principal, edge_id: UUID
-) -> StoryDependency:
-    found = await repository.get_story_edge(conn, edge_id)
+class _EdgeRow(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def project_id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=_EdgeRow)
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class _Edges(Generic[R, V]):
+    """What deleting differs in between story and epic edges."""
+
+    entity_type: str
+    get: Callable[[Connection, UUID], Awaitable[R | None]]
+    delete: Callable[[Connection, UUID], Awaitable[None]]
+    view: Callable[[R], V]
+    not_found: type[AppError]
+
+
+async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> V:
+    found = await edges.get(conn, edge_id)
     if found is None:
-        raise StoryDependencyNotFound()
+        raise edges.not_found()
     await projects.writable(conn, found.project_id, lock=True)
-    row = await repository.get_story_edge(conn, edge_id)
+    # Read again under the project lock: the edge may have gone while this one waited.
+    row = await edges.get(conn, edge_id)
     if row is None:
-        raise StoryDependencyNotFound()
-    await repository.delete_story_edge(conn, edge_id)
-    removed = story_view(row)
+        raise edges.not_found()
+    await edges.delete(conn, edge_id)
+    removed = edges.view(row)
     await audit.record(
         conn,
         principal,
-        entity_type="story_dependency",
+        entity_type=edges.entity_type,
         entity_id=row.id,
         action="deleted",
         before=removed,
         project_id=row.project_id,
     )
     return removed
+
+
+async def delete_story_dependency(
+    conn: Connection, principal: Principal, edge_id: UUID
+) -> StoryDependency:
+    edges = _Edges(
+        "story_dependency",
+        repository.get_story_edge,
+        repository.delete_story_edge,
+        story_view,
+        StoryDependencyNotFound,
+    )
+    return await _delete(conn, principal, edge_id, edges)
 
 
 async def delete_epic_dependency(
     conn: Connection, principal: Principal, edge_id: UUID
 ) -> EpicDependency:
-    found = await repository.get_epic_edge(conn, edge_id)
-    if found is None:
-        raise EpicDependencyNotFound()
-    await projects.writable(conn, found.project_id, lock=True)
-    row = await repository.get_epic_edge(conn, edge_id)
-    if row is None:
-        raise EpicDependencyNotFound()
-    await repository.delete_epic_edge(conn, edge_id)
-    removed = epic_view(row)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic_dependency",
-        entity_id=row.id,
-        action="deleted",
-        before=removed,
-        project_id=row.project_id,
+    edges = _Edges(
+        "epic_dependency",
+        repository.get_epic_edge,
+        repository.delete_epic_edge,
+        epic_view,
+        EpicDependencyNotFound,
     )
-    return removed
+    return await _delete(conn, principal, edge_id, edges)
 
 
 async def list_story_dependencies(
