@@ -41,4 +41,4 @@ bench-graph: $(STAMP)
 	$(BIN)/python benchmarks/graph.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
