@@ -9,8 +9,9 @@ import pytest
 from loopctl.database.connections import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES
 from loopctl.platform.runtime import Runtime
+from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
-from tests.fixtures.http import API, UNKNOWN_KEY, audit_rows, bearer, data_of, error_of, invalid
+from tests.fixtures.http import API, audit_rows, bearer, data_of, error_of, invalid
 
 AGENTS = f"{API}/agents"
 REGISTER = f"{AGENTS}/register"
@@ -317,48 +318,40 @@ async def test_last_seen_at_moves_when_usage_is_flushed(
 
 # --- authentication and roles -------------------------------------------------------------
 
-ROUTES = [
-    ("POST", REGISTER, {"name": "n", "agent_type": "implementer"}),
-    ("GET", AGENTS, None),
-    ("GET", f"{AGENTS}/0191d6a8-1c2b-7e3f-8a4b-5c6d7e8f9a0b", None),
-]
 
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-@pytest.mark.parametrize(
-    ("headers", "code"),
-    [
-        ({}, "unauthorized"),
-        (bearer("lc_short"), "invalid_api_key"),
-        (bearer(UNKNOWN_KEY), "invalid_api_key"),
-    ],
-)
-async def test_agent_routes_need_a_valid_key(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-    headers: dict[str, str],
-    code: str,
-) -> None:
-    error_of(await client.request(method, path, json=body, headers=headers), 401, code)
-
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES[1:])
-async def test_listing_and_showing_agents_needs_an_orchestrator_key(
-    client: httpx.AsyncClient, agent_key: Key, method: str, path: str, body: None
-) -> None:
-    error = error_of(
-        await client.request(method, path, headers=agent_key.headers), 403, "insufficient_role"
+class TestAccess(RouteAccess):
+    ROUTES = (
+        # An agent key describes its own agent: {agent_name} is the implementer's name.
+        Route(
+            "POST",
+            "/agents/register",
+            "agent",
+            {"name": "{agent_name}", "agent_type": "implementer"},
+        ),
+        Route("GET", "/agents", "orchestrator"),
+        Route("GET", "/agents/{agent}", "orchestrator", missing="agent_not_found"),
     )
-    assert error["details"] == {"required_role": "orchestrator", "role": "agent"}
+
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        orchestrator = await make_key(runtime, tenant, "orchestrator", agent_name="conductor")
+        # The test's agent key, where it asks for one, is the tenant's only implementer.
+        listed = data_of(
+            await client.get(
+                AGENTS, params={"agent_type": "implementer"}, headers=tenant.user.headers
+            )
+        )
+        name = listed[0]["name"] if listed else "nobody"
+        return {"agent": str(orchestrator.agent_id), "agent_name": name}
+
+    async def after_foreign(
+        self, client: httpx.AsyncClient, conn: Connection, owner: Tenant, ids: Ids
+    ) -> None:
+        shown = data_of(await client.get(f"{AGENTS}/{ids['agent']}", headers=owner.user.headers))
+        assert shown["name"] == "conductor"
+        assert [r.action for r in await audit_rows(conn, owner.id, entity_type="agent")] == [
+            "registered"
+        ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-async def test_agent_routes_reject_unknown_query_parameters(
-    client: httpx.AsyncClient, user_key: Key, method: str, path: str, body: dict[str, Any] | None
-) -> None:
-    response = await client.request(
-        method, path, params={"x": "1"}, json=body, headers=user_key.headers
-    )
-    invalid(response, "query.x")
+async def test_a_key_too_short_to_be_one_is_invalid(client: httpx.AsyncClient) -> None:
+    error_of(await client.get(AGENTS, headers=bearer("lc_short")), 401, "invalid_api_key")

@@ -22,7 +22,7 @@ class _Links(HTMLParser):
         super().__init__()
         self.urls: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: ARG002
         for name, value in attrs:
             if name in ("src", "href") and value is not None:
                 self.urls.append(value)

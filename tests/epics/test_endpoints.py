@@ -48,7 +48,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/epics/{epic}/progress", "agent", missing="epic_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return (await make_world(runtime, tenant)).ids()
 
     async def after_foreign(
@@ -210,7 +210,10 @@ async def test_list_rejects_bad_query_values(
 
 
 async def test_show_lists_the_stories_in_natural_number_order(
-    client: httpx.AsyncClient, conn: Connection, runtime: Runtime, tenant: Tenant, agent_key: Key
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    agent_key: Key,
 ) -> None:
     project = await make_project(runtime, tenant)
     epic = await make_epic(runtime, tenant, project, 2)

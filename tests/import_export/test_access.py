@@ -19,7 +19,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/projects/{project}/export", "agent", missing="project_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return {"project": str((await make_project(runtime, tenant)).id)}
 
 

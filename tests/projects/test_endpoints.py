@@ -48,7 +48,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/projects/{project}/progress", "agent", missing="project_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return {"project": str((await make_project(runtime, tenant)).id)}
 
 
@@ -171,7 +171,10 @@ async def test_an_archived_projects_slug_stays_taken(
 
 
 async def test_active_projects_are_limited_and_archived_ones_do_not_count(
-    session_db: Urls, cluster: Cluster, conn: Connection, tenant: Tenant, user_key: Key
+    session_db: Urls,
+    cluster: Cluster,
+    conn: Connection,
+    user_key: Key,
 ) -> None:
     runtime = rollback_runtime(session_db, cluster, conn, max_projects=2)
     async with client_for(runtime) as client:

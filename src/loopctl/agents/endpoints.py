@@ -30,7 +30,7 @@ async def register_agent(
     """Register an agent (user keys: 201), or describe the caller's own agent (agent and orchestrator keys: 200)."""
     row, created = await service.register(conn, principal, body)
     response.status_code = 201 if created else 200
-    return Item(data=Agent.model_validate(row))
+    return Item(data=service.view(row))
 
 
 @router.get("", response_model=Page[Agent])
@@ -51,7 +51,7 @@ async def list_agents(
     rows, total = await service.list_agents(
         conn, principal, agent_type=agent_type, sort=sort, page=page
     )
-    return page_of([Agent.model_validate(r) for r in rows], total, page)
+    return page_of([service.view(r) for r in rows], total, page)
 
 
 @router.get("/{agent_id}", response_model=Item[Agent], responses=errors(AgentNotFound))
@@ -59,4 +59,4 @@ async def get_agent(
     agent_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[Agent]:
     """Show one agent."""
-    return Item(data=Agent.model_validate(await service.get(conn, principal, agent_id)))
+    return Item(data=service.view(await service.get(conn, principal, agent_id)))

@@ -15,7 +15,7 @@ from loopctl.api_keys.errors import (
     LastUserKey,
     RoleTooHigh,
 )
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyRotate
 from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher, display_prefix, generate_key
@@ -86,11 +86,11 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
     agent = await agents.find(conn, agent_id=body.agent_id, name=body.agent_name)
     if agent is None:
         if body.agent_id is not None:
-            raise UnprocessableEntity.for_field("body.agent_id", "no agent with this id")
+            raise UnprocessableEntity.for_field("agent_id", "no agent with this id")
         assert body.agent_name is not None
         agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
     elif agent.agent_type != expected:
-        field = "body.agent_id" if body.agent_id is not None else "body.agent_name"
+        field = "agent_id" if body.agent_id is not None else "agent_name"
         raise UnprocessableEntity.for_field(
             field,
             f"agent {agent.name!r} is an {agent.agent_type}; {body.role} keys bind "
@@ -140,7 +140,7 @@ async def create(
     settings = await tenant_settings.load(conn, principal.tenant, lock=True)
     if await repository.count_live(conn) >= policy.max_live_keys:
         raise ApiKeyLimitReached(details={"limit": policy.max_live_keys})
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     agent_id = await _bind_agent(conn, principal, body) if role is not Role.user else None
     return await issue(
         conn,
@@ -153,7 +153,7 @@ async def create(
     )
 
 
-async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, key_id)
     if row is None:
         raise ApiKeyNotFound()
@@ -170,7 +170,7 @@ async def current(conn: Connection, principal: Principal) -> ApiKeyRow:
 
 async def list_keys(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     include_revoked: bool,
     role: str | None,
@@ -228,7 +228,7 @@ async def rotate(
     grace = body.grace_period_hours
     if grace is None:
         grace = settings.api_key_rotation_grace_hours
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
     await audit.record(
         conn,

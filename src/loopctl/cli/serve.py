@@ -27,7 +27,7 @@ def _announce(raw: str, path: Path, settings: Settings) -> None:
     typer.echo(f'  try: curl -H "Authorization: Bearer {raw}" {url}')
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 

@@ -38,7 +38,7 @@ async def _scope(
         epic = None
     if epic is None or epic.project_id != project_id:
         raise UnprocessableEntity.for_field(
-            "query.epic_id", "no such epic in this project", type_="not_found"
+            "epic_id", "no such epic in this project", type_="not_found"
         )
 
 
@@ -120,7 +120,7 @@ async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyField
     )
 
 
-async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:
+async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     """The project graph as JSON text (the ``data`` of the response)."""
     document = await repository.graph_document(conn, project_id)
     if document is None:

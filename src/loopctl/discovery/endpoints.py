@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loopctl.database import schema
-from loopctl.database.connections import tenant_transaction
 from loopctl.discovery.index import OPENAPI_PATH, index_response, links
 from loopctl.discovery.urls import base_url
 from loopctl.kit.direct import DirectRoute
@@ -39,8 +38,7 @@ async def health() -> dict[str, str]:
 async def ready(rt: RuntimeDep) -> dict[str, Any]:
     """Readiness: the database answers and its schema is the one this server needs."""
     try:
-        async with tenant_transaction(rt.connections, None) as conn:
-            revision = await schema.read_revision(conn)
+        status = await schema.current_status(rt.connections)
     except Exception as exc:
         raise NotReady(
             "The database is not reachable",
@@ -49,7 +47,6 @@ async def ready(rt: RuntimeDep) -> dict[str, Any]:
                 "error": type(exc).__name__,
             },
         ) from exc
-    status = schema.status_of(revision)
     problem = status.problem()
     if problem is not None:
         raise NotReady(

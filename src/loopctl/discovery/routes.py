@@ -6,11 +6,11 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
-from loopctl.kit.openapi import required_role
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.query import reject_unknown_query_params
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Page
+from loopctl.platform.openapi import required_role
 
 router = api_router(tag="discovery")
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from loopctl.import_export.repository import EpicState, StoryState
 from loopctl.import_export.schemas import FORMAT
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 
 
 def natural(number: str) -> tuple[int, ...]:

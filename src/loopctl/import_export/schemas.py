@@ -10,12 +10,11 @@ from uuid import UUID
 
 from pydantic import Field, PlainSerializer, field_validator
 
-from loopctl.epics.schemas import Description, Phase, Position, Title, not_null, omittable
+from loopctl.epics.schemas import EpicCreate, EpicNumber
+from loopctl.kit.fields import Description, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Name, Output
-from loopctl.projects.schemas import Description as ProjectDescription
 from loopctl.projects.schemas import RepoUrl, TechStack
-from loopctl.stories.criteria import MAX_CRITERIA, CriterionIn
-from loopctl.stories.schemas import AgentStatus, Hours, StoryNumber, VerifiedStatus
+from loopctl.stories.schemas import AgentStatus, Hours, StoryCreate, StoryNumber, VerifiedStatus
 
 FORMAT = "loopctl.project.v1"
 
@@ -36,14 +35,13 @@ MAX_ERRORS = 100
 
 # Hours leave as JSON numbers (the stories API's float), not as decimal strings.
 DocHours = Annotated[Hours, PlainSerializer(float, return_type=float, when_used="json")]
-EpicNumber = Annotated[int, Field(gt=0, le=2_147_483_647)]
 
 
 class DocProject(Input):
     """The project's own fields; on import only the fields given change the project."""
 
     name: Name | None = omittable()
-    description: ProjectDescription | None = Field(default=None, description="null clears it")
+    description: Description | None = Field(default=None, description="null clears it")
     repo_url: RepoUrl | None = Field(default=None, description="null clears it")
     tech_stack: TechStack | None = Field(default=None, description="null clears it")
     metadata: Metadata | None = omittable()
@@ -51,13 +49,11 @@ class DocProject(Input):
     _present = field_validator("name", "metadata")(not_null)
 
 
-class DocStory(Input):
-    number: StoryNumber
-    title: Title
-    description: Description | None = None
-    acceptance_criteria: list[CriterionIn] = Field(default_factory=list, max_length=MAX_CRITERIA)
+class DocStory(StoryCreate):
+    """A story as the stories API creates it (same fields, rules and defaults), plus its
+    dependencies and the progress to restore."""
+
     estimated_hours: DocHours | None = None
-    metadata: Metadata = Field(default_factory=dict)
     depends_on: list[StoryNumber] = Field(
         default_factory=list,
         description="Numbers of stories this one waits for, in any epic of the project",
@@ -73,13 +69,10 @@ class DocStory(Input):
     )
 
 
-class DocEpic(Input):
-    number: EpicNumber
-    title: Title
-    description: Description | None = None
-    phase: Phase | None = None
-    position: Position = 0
-    metadata: Metadata = Field(default_factory=dict)
+class DocEpic(EpicCreate):
+    """An epic as the epics API creates it (same fields, rules and defaults), plus its
+    dependencies and stories."""
+
     depends_on: list[EpicNumber] = Field(
         default_factory=list,
         max_length=LIMITS.epics,

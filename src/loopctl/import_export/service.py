@@ -35,7 +35,7 @@ from loopctl.import_export.schemas import (
     ProjectDocument,
 )
 from loopctl.projects import service as projects
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import ProjectUpdate
 
 # From this many child rows on, the parents' statistics are refreshed before inserting

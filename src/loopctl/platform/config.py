@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     owner_role: str = "loopctl_owner"
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
-    admin_pool_max_size: int = Field(default=2, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
 
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -71,6 +70,9 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry instrumentation. Off unless asked for: when on, every
     # request first asks OpenTelemetry whether a provider is configured (docs/operations.md).
     opentelemetry: bool = False
+    # Serve the simplest routes without FastAPI's dependency solver (kit/direct.py). False
+    # hands every route to FastAPI: the same answers, more CPU; the suite runs both ways.
+    direct_routes: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

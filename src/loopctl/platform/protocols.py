@@ -88,7 +88,7 @@ class HttpProtocol(HttpToolsProtocol):
             raise _Oversized()
         super().on_header(name, value)
 
-    def send_400_response(self, msg: str) -> None:
+    def send_400_response(self, msg: str) -> None:  # noqa: ARG002 (uvicorn's signature)
         error = sys.exception()
         reason = None
         if self._refusal is MALFORMED and isinstance(error, httptools.HttpParserError):

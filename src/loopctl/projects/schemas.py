@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from loopctl.epics.schemas import not_null, omittable
+from loopctl.kit.fields import NO_NUL, Description, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Name, Output, Slug, Timestamp
 from loopctl.stories.rollup import Progress
 
@@ -33,8 +33,7 @@ def _repo_url(value: str) -> str:
 RepoUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_repo_url)
 ]
-Description = Annotated[str, StringConstraints(max_length=50_000, pattern=r"^[^\x00]*$")]
-TechStack = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+TechStack = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 ProjectStatus = Literal["active", "archived"]
 
 

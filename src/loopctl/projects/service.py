@@ -19,7 +19,7 @@ from loopctl.projects.errors import (
     ProjectSlugTaken,
     ProjectStatusNeedsUser,
 )
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, ProjectUpdate
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
@@ -70,7 +70,7 @@ async def create(
     return row
 
 
-async def get(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:
+async def get(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, project_id)
     if row is None:
         raise ProjectNotFound()
@@ -87,7 +87,7 @@ async def writable(conn: Connection, project_id: UUID, *, lock: bool = False) ->
     return row
 
 
-async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:
+async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get_detail(conn, project_id)
     if row is None:
         raise ProjectNotFound()
@@ -96,7 +96,7 @@ async def detail(conn: Connection, principal: Principal, project_id: UUID) -> Pr
 
 async def list_projects(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     status: str | None,
     include_archived: bool,

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, StringConstraints
 
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.schemas import Input, Output
 
 MAX_CRITERIA = 100
 CriterionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,50}$")]
 CriterionText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL),
 ]
 _GENERATED = re.compile(r"^AC-(\d+)$")
 
@@ -30,7 +31,7 @@ class DuplicateCriterionId(ValueError):
 
     def __init__(self, index: int, ident: str) -> None:
         super().__init__(f"duplicate acceptance criterion id {ident!r}")
-        self.field = f"body.acceptance_criteria[{index}].id"
+        self.field = f"acceptance_criteria[{index}].id"
 
 
 class Criterion(Output):

@@ -8,7 +8,7 @@ from fastapi import Query
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
-from loopctl.epics.schemas import NO_NUL
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router

@@ -7,7 +7,8 @@ from uuid import UUID
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
 from loopctl.dependencies.links import StoryDependencyFields
-from loopctl.epics.schemas import Description, EpicNumber, Title, not_null, omittable
+from loopctl.epics.schemas import EpicNumber
+from loopctl.kit.fields import Description, Title, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.criteria import MAX_CRITERIA, Criterion, CriterionIn
 
