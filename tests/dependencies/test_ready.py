@@ -160,10 +160,10 @@ async def test_filters_and_pagination(
     params: dict[str, str | int] = {"project_id": str(w.project.id), "limit": 2, "offset": 1}
     page = (await client.get(READY, params=params, headers=tenant.user.headers)).json()
     assert numbers(page["data"]) == ["1.2", "1.3"]
-    assert page["meta"] == {"total": 3, "limit": 2, "offset": 1}
+    assert page["meta"] == {"total": 3, "total_count": 3, "limit": 2, "offset": 1}
     params["offset"] = 10
     page = (await client.get(READY, params=params, headers=tenant.user.headers)).json()
-    assert page == {"data": [], "meta": {"total": 3, "limit": 2, "offset": 10}}
+    assert page == {"data": [], "meta": {"total": 3, "total_count": 3, "limit": 2, "offset": 10}}
     page = (await client.get(BLOCKED, params=params, headers=tenant.user.headers)).json()
     assert page["meta"]["total"] == 3
     params = {"project_id": str(w.project.id), "page": 2, "page_size": 1}

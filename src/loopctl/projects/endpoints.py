@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
@@ -11,6 +11,7 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.kit.sorting import sort_query
 from loopctl.platform.runtime import RuntimeDep
 from loopctl.projects import progress, service
 from loopctl.projects.errors import (
@@ -57,13 +58,7 @@ async def list_projects(
     include_archived: Annotated[
         bool, Query(description="Also list archived projects (hidden by default)")
     ] = False,
-    sort: Annotated[
-        str | None,
-        Query(
-            description="Comma-separated fields, '-' for descending: name, created_at, "
-            "updated_at (default name)"
-        ),
-    ] = None,
+    sort: Annotated[str | None, Depends(sort_query("name, created_at, updated_at", "name"))] = None,
 ) -> Page[Project]:
     """List the tenant's projects; archived ones only when asked for."""
     rows, total = await service.list_projects(
