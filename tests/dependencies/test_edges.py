@@ -76,8 +76,8 @@ async def test_lists_of_another_tenants_project_are_not_found(
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({}, "query.project_id"),
         ({"project_id": "nope"}, "query.project_id"),
+        ({"epic_id": "nope"}, "query.epic_id"),
         ({"project_id": "{p}", "epic_id": "nope"}, "query.epic_id"),
         ({"project_id": "{p}", "epic_id": "{foreign_epic}"}, "query.epic_id"),
         ({"project_id": "{p}", "limit": "0"}, "query.limit"),

@@ -8,8 +8,8 @@ import pytest
 from loopctl.database.connections import Connection
 from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build, link, numbers
-from tests.fixtures.factories import Tenant
-from tests.fixtures.http import API, data_of
+from tests.fixtures.factories import Key, Tenant
+from tests.fixtures.http import API, data_of, invalid
 from tests.fixtures.work import set_status
 
 READY = f"{API}/stories/ready"
@@ -233,3 +233,70 @@ async def test_a_story_shows_its_dependencies_dependents_and_unblocks_count(
     assert shown["unblocks_count"] == 3
     lone = data_of(await client.get(f"{API}/stories/{w.s('1.2')}", headers=tenant.user.headers))
     assert (lone["dependencies"], lone["unblocks_count"]) == ([], 1)
+
+
+async def test_without_a_project_the_lists_cover_every_active_project_of_the_tenant(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    agent_key: Key,
+) -> None:
+    first = await build(runtime, tenant, {1: ["1.1", "1.2"]})
+    second = await build(runtime, tenant, {1: ["1.1"], 2: ["2.1"]})
+    archived = await build(runtime, tenant, {1: ["1.1"]})
+    foreign = await build(runtime, other_tenant, {1: ["1.1", "1.2"]})
+    await link(client, tenant.user, first, stories=[("1.2", "1.1")])
+    await link(client, tenant.user, second, epics=[(2, 1)])
+    await link(client, other_tenant.user, foreign, stories=[("1.2", "1.1")])
+    response = await client.delete(
+        f"{API}/projects/{archived.project.id}", headers=tenant.user.headers
+    )
+    assert response.status_code == 200
+
+    # Oldest project first, then epic and story order; an agent key may ask.
+    page = (await client.get(READY, headers=agent_key.headers)).json()
+    assert [i["id"] for i in page["data"]] == [str(first.s("1.1")), str(second.s("1.1"))]
+    assert {i["project_id"] for i in page["data"]} == {
+        str(first.project.id),
+        str(second.project.id),
+    }
+    assert page["meta"] == {"total": 2, "total_count": 2, "limit": 50, "offset": 0}
+    listed = (await client.get(BLOCKED, headers=agent_key.headers)).json()
+    assert [i["id"] for i in listed["data"]] == [str(first.s("1.2")), str(second.s("2.1"))]
+    assert blockers(listed["data"][0]) == (["1.1"], [])
+    assert blockers(listed["data"][1]) == ([], [1])
+
+    # Pagination, and the reference's page aliases, over the whole tenant.
+    later = await client.get(READY, params={"limit": 1, "offset": 1}, headers=agent_key.headers)
+    assert [i["id"] for i in data_of(later)] == [str(second.s("1.1"))]
+    assert later.json()["meta"]["total"] == 2
+    past = await client.get(BLOCKED, params={"page": 3, "page_size": 1}, headers=agent_key.headers)
+    assert past.json() == {
+        "data": [],
+        "meta": {"total": 2, "total_count": 2, "limit": 1, "offset": 2},
+    }
+
+    # An epic alone names its project.
+    by_epic = await client.get(
+        READY, params={"epic_id": str(second.e(1))}, headers=agent_key.headers
+    )
+    assert [i["id"] for i in data_of(by_epic)] == [str(second.s("1.1"))]
+    for url in (READY, BLOCKED):
+        invalid(
+            await client.get(url, params={"epic_id": str(foreign.e(1))}, headers=agent_key.headers),
+            "query.epic_id",
+        )
+        invalid(
+            await client.get(
+                url,
+                params={"project_id": str(first.project.id), "epic_id": str(second.e(1))},
+                headers=agent_key.headers,
+            ),
+            "query.epic_id",
+        )
+        assert (await client.get(url)).status_code == 401
+
+    # The other tenant sees only its own.
+    theirs = data_of(await client.get(READY, headers=other_tenant.user.headers))
+    assert [i["id"] for i in theirs] == [str(foreign.s("1.1"))]

@@ -108,7 +108,16 @@ async def archive_project(
     responses=errors(ProjectNotFound),
 )
 async def get_project_progress(
-    project_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    project_id: UUID,
+    conn: RequestConn,
+    principal: AgentPrincipal,
+    include_cost: Annotated[
+        bool,
+        Query(
+            description="Accepted for the reference's clients. loopctl records no token usage "
+            "yet, so no cost fields are added: an unknown cost is left out, never shown as 0"
+        ),
+    ] = False,
 ) -> Item[ProjectProgress]:
     """Roll-up of the project's stories by both status tiers, and its completed epics."""
     return Item(data=await progress.progress(conn, principal, project_id))
