@@ -217,22 +217,45 @@ async def test_a_story_shows_its_dependencies_dependents_and_unblocks_count(
     await link(client, tenant.user, w, stories=[("2.1", "1.1"), ("2.10", "1.1"), ("2.9", "1.1")])
     await link(client, tenant.user, w, stories=[("1.1", "1.2")])
     shown = data_of(await client.get(f"{API}/stories/{w.s('1.1')}", headers=tenant.user.headers))
-    assert numbers(shown["dependencies"]) == ["1.2"]
-    assert numbers(shown["dependents"]) == ["2.1", "2.9", "2.10"]
+    # 1.1 waits for 1.2. As in the edge resource and the reference, story_id is the story
+    # that waits and depends_on_story_id the one it waits for.
+    [dependency] = shown["dependencies"]
+    assert dependency == {
+        "dependency_id": dependency["dependency_id"],
+        "story_id": str(w.s("1.1")),
+        "depends_on_story_id": str(w.s("1.2")),
+        "depends_on_story_number": "1.2",
+        "depends_on_story_title": "Story 1.2",
+        "depends_on_epic_id": str(w.e(1)),
+        "depends_on_agent_status": "pending",
+        "depends_on_verified_status": "unverified",
+    }
+    edges = data_of(
+        await client.get(f"{API}/epics/{w.e(1)}/story_dependencies", headers=tenant.user.headers)
+    )
+    edge = next(e for e in edges if e["id"] == dependency["dependency_id"])
+    assert (edge["story_id"], edge["depends_on_story_id"]) == (
+        dependency["story_id"],
+        dependency["depends_on_story_id"],
+    )
+    # 2.1, 2.9 and 2.10 wait for 1.1, in natural number order.
+    assert [d["dependent_story_number"] for d in shown["dependents"]] == ["2.1", "2.9", "2.10"]
     dependent = shown["dependents"][0]
-    assert dependent["story_id"] == str(w.s("2.1"))
-    assert set(dependent) == {
-        "dependency_id",
-        "story_id",
-        "epic_id",
-        "number",
-        "title",
-        "agent_status",
-        "verified_status",
+    assert dependent == {
+        "dependency_id": dependent["dependency_id"],
+        "dependent_story_id": str(w.s("2.1")),
+        "dependent_story_number": "2.1",
+        "dependent_story_title": "Story 2.1",
+        "dependent_epic_id": str(w.e(2)),
+        "dependent_agent_status": "pending",
+        "dependent_verified_status": "unverified",
+        "depends_on_story_id": str(w.s("1.1")),
     }
     assert shown["unblocks_count"] == 3
+    assert shown["project_mission"] is None
     lone = data_of(await client.get(f"{API}/stories/{w.s('1.2')}", headers=tenant.user.headers))
     assert (lone["dependencies"], lone["unblocks_count"]) == ([], 1)
+    assert [d["dependent_story_id"] for d in lone["dependents"]] == [str(w.s("1.1"))]
 
 
 async def test_without_a_project_the_lists_cover_every_active_project_of_the_tenant(

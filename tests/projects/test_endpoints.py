@@ -122,6 +122,7 @@ async def test_create_returns_the_project_and_audits_it(
         description="The shop",
         repo_url="https://github.com/acme/shop",
         tech_stack="python, postgres",
+        mission="Let customers pay in two clicks",
         metadata={"team": "blue"},
     )
     project = data_of(await client.post(PROJECTS, json=body, headers=orchestrator_key.headers), 201)
@@ -135,6 +136,7 @@ async def test_create_returns_the_project_and_audits_it(
         "description",
         "repo_url",
         "tech_stack",
+        "mission",
         "status",
         "metadata",
         "archived_at",

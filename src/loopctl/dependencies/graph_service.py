@@ -8,7 +8,7 @@ from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_repository as repository
 from loopctl.dependencies.graph import DependencyGraph
-from loopctl.dependencies.links import StoryDependencyFields, StoryLink
+from loopctl.dependencies.links import StoryDependencyFields, dependency_link, dependent_link
 from loopctl.dependencies.schemas import (
     BlockedBy,
     BlockedItem,
@@ -119,8 +119,8 @@ async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyField
     links = await repository.links(conn, story_id)
     counts = await repository.unblocks_counts(conn, [story_id])
     return StoryDependencyFields(
-        dependencies=[StoryLink.model_validate(x) for x in links if x.direction == "dependency"],
-        dependents=[StoryLink.model_validate(x) for x in links if x.direction == "dependent"],
+        dependencies=[dependency_link(story_id, x) for x in links if x.direction == "dependency"],
+        dependents=[dependent_link(story_id, x) for x in links if x.direction == "dependent"],
         unblocks_count=counts[story_id],
     )
 

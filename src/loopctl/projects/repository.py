@@ -22,6 +22,7 @@ class ProjectRow:
     description: str | None
     repo_url: str | None
     tech_stack: str | None
+    mission: str | None
     status: str
     metadata: dict[str, Any]
     archived_at: datetime | None
@@ -39,17 +40,28 @@ async def insert(
     description: str | None,
     repo_url: str | None,
     tech_stack: str | None,
+    mission: str | None,
     metadata: dict[str, Any],
 ) -> ProjectRow:
     async with conn.cursor(row_factory=class_row(ProjectRow)) as cur:
         await cur.execute(
             """
             INSERT INTO projects (tenant_id, id, name, slug, description, repo_url, tech_stack,
-                                  metadata)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                                  mission, metadata)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING *
             """,
-            [tenant_id, id, name, slug, description, repo_url, tech_stack, Jsonb(metadata)],
+            [
+                tenant_id,
+                id,
+                name,
+                slug,
+                description,
+                repo_url,
+                tech_stack,
+                mission,
+                Jsonb(metadata),
+            ],
         )
         row = await cur.fetchone()
         assert row is not None
@@ -127,6 +139,7 @@ async def update(
     description: str | None,
     repo_url: str | None,
     tech_stack: str | None,
+    mission: str | None,
     metadata: dict[str, Any],
     status: str,
 ) -> ProjectRow:
@@ -136,7 +149,8 @@ async def update(
             """
             UPDATE projects
                SET name = %(name)s, description = %(description)s, repo_url = %(repo_url)s,
-                   tech_stack = %(tech_stack)s, metadata = %(metadata)s, status = %(status)s,
+                   tech_stack = %(tech_stack)s, mission = %(mission)s, metadata = %(metadata)s,
+                   status = %(status)s,
                    archived_at = CASE WHEN %(status)s = 'archived'
                                       THEN coalesce(archived_at, now()) END,
                    updated_at = now()
@@ -149,6 +163,7 @@ async def update(
                 "description": description,
                 "repo_url": repo_url,
                 "tech_stack": tech_stack,
+                "mission": mission,
                 "metadata": Jsonb(metadata),
                 "status": status,
             },
