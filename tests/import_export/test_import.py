@@ -315,7 +315,11 @@ async def test_progress_in_a_document_needs_a_user_key(
     error = error_of(
         await import_doc(client, orchestrator_key, project.id, doc), 403, "status_import_needs_user"
     )
-    assert error["details"]["fields"] == ["body.epics[0].stories[0]", "body.epics[0].stories[2]"]
+    assert error["details"]["fields"] == [
+        "body.epics[0].stories[0].agent_status",
+        "body.epics[0].stories[0].verified_status",
+        "body.epics[0].stories[2].agent_status",
+    ]
     assert (await export_doc(client, user_key, project.id))["epics"] == []
     data_of(await import_doc(client, user_key, project.id, doc))
     exported = await export_doc(client, user_key, project.id)
