@@ -30,7 +30,7 @@ def reference_payload() -> dict[str, Any]:
                         "title": "Schema",
                         "acceptance_criteria": [
                             {"id": "AC-1", "description": "Tables exist"},
-                            {"id": "AC-2", "description": "Migrations run"},
+                            {"id": 2, "description": "Migrations run"},
                         ],
                         "estimated_hours": 4,
                         "initial_agent_status": "reported_done",
@@ -165,7 +165,7 @@ async def test_the_reference_payload_imports_with_a_user_key_as_backfilled_work(
     stories = {s["number"]: s for e in exported["epics"] for s in e["stories"]}
     assert stories["1.1"]["acceptance_criteria"] == [
         {"id": "AC-1", "criterion": "Tables exist"},
-        {"id": "AC-2", "criterion": "Migrations run"},
+        {"id": "2", "criterion": "Migrations run"},
     ]
     assert stories["1.2"]["acceptance_criteria"] == []
     assert stories["2"]["metadata"] == {}
