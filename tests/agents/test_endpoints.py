@@ -233,24 +233,44 @@ async def test_list_sorts_by_name_by_default_and_filters_by_type(
     assert sorted(by_created) == ["alpha", "bravo", "charlie", "delta", "echo"]
 
 
+async def test_list_accepts_the_reference_sort_parameters(
+    client: httpx.AsyncClient, crew: tuple[Tenant, Key]
+) -> None:
+    _, key = crew
+    by_name = ["alpha", "bravo", "charlie", "delta", "echo"]
+    assert await names(client, key, sort_by="name") == by_name
+    assert await names(client, key, sort_by="name", sort_order="desc") == by_name[::-1]
+    assert await names(client, key, sort_by="name", sort_order="asc") == by_name
+    # The reference's inserted_at is our created_at.
+    assert await names(client, key, sort_by="inserted_at") == await names(
+        client, key, sort="created_at"
+    )
+    assert await names(client, key, sort="-inserted_at") == await names(
+        client, key, sort="-created_at"
+    )
+
+
 async def test_list_paginates_with_limit_offset_and_the_page_aliases(
     client: httpx.AsyncClient, crew: tuple[Tenant, Key]
 ) -> None:
     _, key = crew
     first = (await client.get(AGENTS, headers=key.headers)).json()
-    assert first["meta"] == {"total": 5, "limit": 50, "offset": 0}
+    assert first["meta"] == {"total": 5, "total_count": 5, "limit": 50, "offset": 0}
     page = (await client.get(AGENTS, params={"limit": 2, "offset": 2}, headers=key.headers)).json()
     assert [a["name"] for a in page["data"]] == ["charlie", "delta"]
-    assert page["meta"] == {"total": 5, "limit": 2, "offset": 2}
+    assert page["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 2}
     alias = await client.get(AGENTS, params={"page": 3, "page_size": 2}, headers=key.headers)
     assert [a["name"] for a in data_of(alias)] == ["echo"]
-    assert alias.json()["meta"] == {"total": 5, "limit": 2, "offset": 4}
+    assert alias.json()["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 4}
     filtered = await client.get(
         AGENTS, params={"agent_type": "implementer", "limit": 1}, headers=key.headers
     )
-    assert filtered.json()["meta"] == {"total": 3, "limit": 1, "offset": 0}
+    assert filtered.json()["meta"] == {"total": 3, "total_count": 3, "limit": 1, "offset": 0}
     beyond = await client.get(AGENTS, params={"offset": 10}, headers=key.headers)
-    assert beyond.json() == {"data": [], "meta": {"total": 5, "limit": 50, "offset": 10}}
+    assert beyond.json() == {
+        "data": [],
+        "meta": {"total": 5, "total_count": 5, "limit": 50, "offset": 10},
+    }
 
 
 @pytest.mark.parametrize(
@@ -263,7 +283,11 @@ async def test_list_paginates_with_limit_offset_and_the_page_aliases(
         ({"limit": 501}, "query.limit"),
         ({"offset": -1}, "query.offset"),
         ({"status": "active"}, "query.status"),
-        ({"sort_by": "name"}, "query.sort_by"),
+        ({"sort_by": "secret"}, "query.sort"),
+        ({"sort_by": "-name"}, "query.sort_by"),
+        ({"sort_by": "name", "sort": "name"}, "query.sort_by"),
+        ({"sort_order": "desc"}, "query.sort_order"),
+        ({"sort_by": "name", "sort_order": "down"}, "query.sort_order"),
     ],
 )
 async def test_list_rejects_bad_query_parameters(

@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
 
 from loopctl.agents import service
 from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
@@ -14,6 +14,7 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.kit.sorting import sort_query
 
 router = api_router("/agents", tag="agents")
 
@@ -40,11 +41,7 @@ async def list_agents(
     page: PageParams,
     agent_type: Annotated[AgentType | None, Query(description="Only agents of this type")] = None,
     sort: Annotated[
-        str | None,
-        Query(
-            description="Comma-separated fields, '-' for descending: name, agent_type, "
-            "last_seen_at, created_at (default name)"
-        ),
+        str | None, Depends(sort_query("name, agent_type, last_seen_at, created_at", "name"))
     ] = None,
 ) -> Page[Agent]:
     """List the tenant's agents."""

@@ -37,9 +37,12 @@ from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
 router = api_router(tag="dependencies")
 
-ProjectFilter = Annotated[UUID, Query(description="The project (required)")]
+ProjectFilter = Annotated[
+    UUID | None,
+    Query(description="Only this project's stories; without it, every active project's"),
+]
 EpicFilter = Annotated[
-    UUID | None, Query(description="Only stories of this epic (an epic of the project)")
+    UUID | None, Query(description="Only stories of this epic (an epic of the project, if given)")
 ]
 CREATE_ERRORS = errors(
     DependencyOnSelf, DependencyAcrossProjects, DependencyExists, DependencyCycle, ProjectArchived
@@ -155,7 +158,7 @@ async def list_ready(
     conn: RequestConn,
     principal: AgentPrincipal,
     page: PageParams,
-    project_id: ProjectFilter,
+    project_id: ProjectFilter = None,
     epic_id: EpicFilter = None,
 ) -> Page[WorkItem]:
     """Stories an agent can start now: pending, unverified, nothing unverified to wait for."""
@@ -170,7 +173,7 @@ async def list_blocked(
     conn: RequestConn,
     principal: AgentPrincipal,
     page: PageParams,
-    project_id: ProjectFilter,
+    project_id: ProjectFilter = None,
     epic_id: EpicFilter = None,
 ) -> Page[BlockedItem]:
     """Unverified stories waiting for unverified stories, each with what blocks it."""

@@ -8,7 +8,7 @@ from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_repository as repository
 from loopctl.dependencies.graph import DependencyGraph
-from loopctl.dependencies.links import StoryDependencyFields, StoryLink
+from loopctl.dependencies.links import StoryDependencyFields, dependency_link, dependent_link
 from loopctl.dependencies.schemas import (
     BlockedBy,
     BlockedItem,
@@ -27,31 +27,36 @@ from loopctl.projects.errors import ProjectNotFound
 
 
 async def _scope(
-    conn: Connection, principal: Principal, project_id: UUID, epic_id: UUID | None
-) -> None:
-    await projects.get(conn, principal, project_id)
+    conn: Connection, principal: Principal, project_id: UUID | None, epic_id: UUID | None
+) -> UUID | None:
+    """The project the list covers: the one given, the epic's, or None (the whole tenant)."""
+    if project_id is not None:
+        await projects.get(conn, principal, project_id)
     if epic_id is None:
-        return
+        return project_id
     try:
         epic = await epics.get(conn, principal, epic_id)
     except EpicNotFound:
         epic = None
-    if epic is None or epic.project_id != project_id:
+    if epic is None or project_id not in (None, epic.project_id):
         raise UnprocessableEntity.for_field(
-            "epic_id", "no such epic in this project", type_="not_found"
+            "epic_id",
+            "no such epic in this project" if project_id else "no such epic",
+            type_="not_found",
         )
+    return epic.project_id
 
 
 async def ready(
     conn: Connection,
     principal: Principal,
     *,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     page: Pagination,
 ) -> tuple[list[WorkItem], int]:
     """Pending, unverified stories with nothing unverified to wait for."""
-    await _scope(conn, principal, project_id, epic_id)
+    project_id = await _scope(conn, principal, project_id, epic_id)
     rows, total = await repository.work_page(
         conn,
         blocked=False,
@@ -70,12 +75,12 @@ async def blocked(
     conn: Connection,
     principal: Principal,
     *,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     page: Pagination,
 ) -> tuple[list[BlockedItem], int]:
     """Stories not verified yet that wait for something unverified, with what that is."""
-    await _scope(conn, principal, project_id, epic_id)
+    project_id = await _scope(conn, principal, project_id, epic_id)
     rows, total = await repository.work_page(
         conn,
         blocked=True,
@@ -114,8 +119,8 @@ async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyField
     links = await repository.links(conn, story_id)
     counts = await repository.unblocks_counts(conn, [story_id])
     return StoryDependencyFields(
-        dependencies=[StoryLink.model_validate(x) for x in links if x.direction == "dependency"],
-        dependents=[StoryLink.model_validate(x) for x in links if x.direction == "dependent"],
+        dependencies=[dependency_link(story_id, x) for x in links if x.direction == "dependency"],
+        dependents=[dependent_link(story_id, x) for x in links if x.direction == "dependent"],
         unblocks_count=counts[story_id],
     )
 

@@ -21,7 +21,22 @@ Phase = Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)]
 Position = Annotated[
     int, BeforeValidator(not_bool), Field(ge=0, le=INT32_MAX, description="Sort order")
 ]
-EpicNumber = Annotated[int, BeforeValidator(not_bool), Field(gt=0, le=INT32_MAX)]
+
+
+def _whole_number(value: object) -> object:
+    # A positive integer, or its digits as a string (plans and the reference's documents
+    # write "72"); not true, 2.0, "+2", " 2" or "1_000", which lax int parsing would take.
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError("must be an integer or a string of digits")
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("must be an integer or a string of digits")
+    return value
+
+
+# The one epic number rule: the epics API, epic_number on stories and import documents.
+EpicNumber = Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=INT32_MAX)]
 
 
 class Epic(Output):

@@ -49,7 +49,7 @@ async def import_project(
         bool, Query(description="Validate and report what would change; write nothing")
     ] = False,
 ) -> Item[ImportReport]:
-    """Import a loopctl.project.v1 document, all or nothing (see docs/import-export.md)."""
+    """Import a loopctl.project.v1 document or the reference's, all or nothing (docs/import-export.md)."""
     report = await service.import_document(
         conn, principal, project_id, body, merge=merge, dry_run=dry_run
     )

@@ -63,6 +63,7 @@ def document(
             "description": project.description,
             "repo_url": project.repo_url,
             "tech_stack": project.tech_stack,
+            "mission": project.mission,
             "metadata": project.metadata,
         },
         "epics": [

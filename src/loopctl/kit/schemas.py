@@ -109,6 +109,9 @@ class Item(BaseModel, Generic[T]):
 
 class PageMeta(BaseModel):
     total: int = Field(description="Rows matching the filters, ignoring limit and offset")
+    total_count: int = Field(
+        description="The same as total, under the name the reference's clients page by"
+    )
     limit: int
     offset: int
 

@@ -22,6 +22,7 @@ async def insert(
     description: str | None,
     repo_url: str | None,
     tech_stack: str | None,
+    mission: str | None,
     metadata: dict[str, Any],
 ) -> ProjectRow:
     return await returning(
@@ -29,11 +30,11 @@ async def insert(
         ProjectRow,
         """
         INSERT INTO projects (tenant_id, id, name, slug, description, repo_url, tech_stack,
-                              metadata)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                              mission, metadata)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         RETURNING *
         """,
-        [tenant_id, id, name, slug, description, repo_url, tech_stack, Jsonb(metadata)],
+        [tenant_id, id, name, slug, description, repo_url, tech_stack, mission, Jsonb(metadata)],
     )
 
 
@@ -97,6 +98,7 @@ async def update(
     description: str | None,
     repo_url: str | None,
     tech_stack: str | None,
+    mission: str | None,
     metadata: dict[str, Any],
     status: str,
 ) -> ProjectRow:
@@ -107,7 +109,7 @@ async def update(
         """
         UPDATE projects
            SET name = %(name)s, description = %(description)s, repo_url = %(repo_url)s,
-               tech_stack = %(tech_stack)s, metadata = %(metadata)s, status = %(status)s,
+               tech_stack = %(tech_stack)s, mission = %(mission)s, metadata = %(metadata)s, status = %(status)s,
                archived_at = CASE WHEN %(status)s = 'archived'
                                   THEN coalesce(archived_at, now()) END,
                updated_at = now()
@@ -120,6 +122,7 @@ async def update(
             "description": description,
             "repo_url": repo_url,
             "tech_stack": tech_stack,
+            "mission": mission,
             "metadata": Jsonb(metadata),
             "status": status,
         },

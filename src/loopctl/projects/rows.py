@@ -15,6 +15,7 @@ class ProjectRow:
     description: str | None
     repo_url: str | None
     tech_stack: str | None
+    mission: str | None
     status: str
     metadata: dict[str, Any]
     archived_at: datetime | None

@@ -34,6 +34,23 @@ RepoUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_repo_url)
 ]
 TechStack = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+MISSION_MAX = 10_000
+
+
+def _blank_is_null(value: str) -> str | None:
+    # As in the reference: a mission of only blanks is no mission.
+    return value or None
+
+
+Mission = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MISSION_MAX, pattern=NO_NUL),
+    AfterValidator(_blank_is_null),
+    Field(
+        description=f"Why the project exists, for every agent working on it (at most "
+        f"{MISSION_MAX:,} characters; trimmed, blank means none)"
+    ),
+]
 ProjectStatus = Literal["active", "archived"]
 
 
@@ -44,6 +61,7 @@ class Project(Output):
     description: str | None
     repo_url: str | None
     tech_stack: str | None
+    mission: str | None
     status: ProjectStatus
     metadata: dict[str, object]
     archived_at: Timestamp | None
@@ -70,6 +88,7 @@ class ProjectCreate(Input):
     description: Description | None = None
     repo_url: RepoUrl | None = None
     tech_stack: TechStack | None = None
+    mission: Mission | None = None
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -84,6 +103,7 @@ class ProjectUpdate(Input):
     description: Description | None = Field(default=None, description="null clears it")
     repo_url: RepoUrl | None = Field(default=None, description="null clears it")
     tech_stack: TechStack | None = Field(default=None, description="null clears it")
+    mission: Mission | None = Field(default=None, description="null (or blank) clears it")
     metadata: Metadata | None = omittable(description="Replaces the whole object")
     status: ProjectStatus | None = omittable(
         description="User keys only: archived archives the project, active reactivates it"

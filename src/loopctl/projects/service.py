@@ -23,7 +23,7 @@ from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, ProjectUpdate
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
-EDITABLE = ("name", "description", "repo_url", "tech_stack", "metadata")
+EDITABLE = ("name", "description", "repo_url", "tech_stack", "mission", "metadata")
 
 
 def view(row: ProjectRow) -> Project:
@@ -52,6 +52,7 @@ async def create(
             description=body.description,
             repo_url=body.repo_url,
             tech_stack=body.tech_stack,
+            mission=body.mission,
             metadata=body.metadata,
         )
     except pg.UniqueViolation as exc:
@@ -169,6 +170,7 @@ async def archive(conn: Connection, principal: Principal, project_id: UUID) -> P
         description=current.description,
         repo_url=current.repo_url,
         tech_stack=current.tech_stack,
+        mission=current.mission,
         metadata=current.metadata,
         status="archived",
     )

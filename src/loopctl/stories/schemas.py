@@ -66,6 +66,11 @@ class StoryCreateInProject(StoryCreate):
 class StoryDetail(Story, StoryDependencyFields):
     """One story as GET /stories/{id} shows it, with its dependencies and dependents."""
 
+    project_mission: str | None = Field(
+        description="The project's mission, so an agent reading one story knows why the "
+        "work exists (null when the project has none)"
+    )
+
 
 class StoryDeleted(Story):
     removed_dependency_ids: list[UUID] = Field(

@@ -105,7 +105,10 @@ async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRo
 async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
     row = await get(conn, principal, story_id)
     links = await dependency_graph.story_fields(conn, row.id)
-    return StoryDetail.model_validate({**view(row).model_dump(), **links.model_dump()})
+    project = await projects.get(conn, principal, row.project_id)
+    return StoryDetail.model_validate(
+        {**view(row).model_dump(), **links.model_dump(), "project_mission": project.mission}
+    )
 
 
 async def list_in_project(
