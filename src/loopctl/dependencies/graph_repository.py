@@ -320,35 +320,83 @@ class PathStoryRow:
     verified_status: str
 
 
-async def unverified_stories(conn: Connection, project_id: UUID) -> list[PathStoryRow]:
+@dataclass(frozen=True, slots=True)
+class PathGraph:
+    """The project's unverified stories and the edges between them, as parallel arrays
+    indexed by position: story i is ``ids[i]``, in project order (epic position and
+    number, then story number); epics are numbered by their own order likewise."""
+
+    epic_count: int
+    ids: list[UUID]
+    epic_of: list[int]
+    hours: list[float]  # 0 where a story has no estimate
+    all_estimated: bool
+    story_edges: tuple[list[int], list[int]]  # (dependents, depended on)
+    epic_edges: tuple[list[int], list[int]]
+
+
+# One row of arrays of integers rather than a row per story and per edge: 30,000 rows of
+# UUIDs cost more to read and hash in Python than the whole walk over small integers.
+_PATH_GRAPH = """
+WITH s AS MATERIALIZED (
+    SELECT s.id, s.epic_id, s.estimated_hours,
+           (row_number() OVER (ORDER BY e.position, e.number, s.number_sort, s.id) - 1)::int AS i
+      FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+     WHERE s.project_id = %(project)s AND s.verified_status <> 'verified'
+),
+e AS MATERIALIZED (
+    SELECT id, (row_number() OVER (ORDER BY position, number, id) - 1)::int AS i
+      FROM epics WHERE project_id = %(project)s
+)
+SELECT n.epics, st.ids, st.epic_of, st.hours, st.all_estimated, se.a, se.b, ee.a, ee.b
+  FROM (SELECT count(*)::int AS epics FROM e) n
+ CROSS JOIN (SELECT array_agg(s.id ORDER BY s.i) AS ids,
+                    array_agg(e.i ORDER BY s.i) AS epic_of,
+                    array_agg(coalesce(s.estimated_hours, 0)::float8 ORDER BY s.i) AS hours,
+                    coalesce(bool_and(s.estimated_hours IS NOT NULL), true) AS all_estimated
+               FROM s JOIN e ON e.id = s.epic_id) st
+ CROSS JOIN (SELECT array_agg(a.i) AS a, array_agg(b.i) AS b
+               FROM story_dependencies d
+               JOIN s a ON a.id = d.story_id
+               JOIN s b ON b.id = d.depends_on_story_id
+              WHERE d.project_id = %(project)s) se
+ CROSS JOIN (SELECT array_agg(a.i) AS a, array_agg(b.i) AS b
+               FROM epic_dependencies d
+               JOIN e a ON a.id = d.epic_id
+               JOIN e b ON b.id = d.depends_on_epic_id
+              WHERE d.project_id = %(project)s) ee
+"""
+
+
+async def path_graph(conn: Connection, project_id: UUID) -> PathGraph:
+    """What the critical path is computed from, in one statement (one snapshot)."""
+    # Binary: arrays of integers and floats are read without parsing text.
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(_PATH_GRAPH, {"project": project_id})
+        row = await cur.fetchone()
+    assert row is not None  # aggregates without GROUP BY always return one row
+    epics, ids, epic_of, hours, all_estimated, sa, sb, ea, eb = row
+    return PathGraph(
+        epic_count=epics,
+        ids=ids or [],
+        epic_of=epic_of or [],
+        hours=hours or [],
+        all_estimated=all_estimated,
+        story_edges=(sa or [], sb or []),
+        epic_edges=(ea or [], eb or []),
+    )
+
+
+async def path_stories(conn: Connection, story_ids: list[UUID]) -> list[PathStoryRow]:
+    """The shown fields of the given stories (those of a critical path), in no order."""
     async with conn.cursor(row_factory=class_row(PathStoryRow)) as cur:
         await cur.execute(
             """
             SELECT s.id, s.epic_id, e.number AS epic_number, s.number, s.title,
                    s.estimated_hours, s.agent_status, s.verified_status
               FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
-             WHERE s.project_id = %s AND s.verified_status <> 'verified'
+             WHERE s.id = ANY(%s)
             """,
-            [project_id],
+            [story_ids],
         )
         return await cur.fetchall()
-
-
-async def edges(conn: Connection, project_id: UUID) -> list[tuple[str, UUID, UUID]]:
-    """Every edge of the project as (kind 'story' or 'epic', dependent, depended on)."""
-    cur = await conn.execute(
-        """
-        SELECT 'story', story_id, depends_on_story_id FROM story_dependencies
-         WHERE project_id = %(project)s
-        UNION ALL
-        SELECT 'epic', epic_id, depends_on_epic_id FROM epic_dependencies
-         WHERE project_id = %(project)s
-        """,
-        {"project": project_id},
-    )
-    return [(kind, a, b) for kind, a, b in await cur.fetchall()]
-
-
-async def epic_ids(conn: Connection, project_id: UUID) -> list[UUID]:
-    cur = await conn.execute("SELECT id FROM epics WHERE project_id = %s", [project_id])
-    return [row[0] for row in await cur.fetchall()]
