@@ -9,14 +9,20 @@ lists are realistic), and measures over HTTP with the local user key:
   critical_path, one dependency insert (the cycle check runs against the whole graph),
   and export.
 
-Prints the median of each and the issue's target. Usage:
+Then the noisy neighbour: another tenant's `GET /tenants/me`, one request at a time, while
+agent keys of the first tenant loop `critical_path` on the big project (in other processes):
+idle, one loop, and four loops with and without the per-tenant heavy-request cap (the server
+is restarted with LOOPCTL_HEAVY_REQUESTS_PER_TENANT=0 for the last).
 
-    .venv/bin/python benchmarks/graph.py [--repeat 15] [--imports 3] [--seed 7]
+Prints the median, p99 and min of each and the issue's targets. Usage:
+
+    .venv/bin/python benchmarks/graph.py [--repeat 15] [--imports 3] [--seed 7] [--seconds 6]
 
 Absolute times on a shared 2-core machine are noisy; run it twice before trusting a figure.
 """
 
 import argparse
+import multiprocessing
 import os
 import random
 import signal
@@ -45,7 +51,7 @@ TARGETS: dict[str, float | None] = {
     "stories/ready": 30,
     "stories/blocked": 60,
     "dependency_graph": None,
-    "critical_path": None,
+    "critical_path": 50,
     "dependency insert": 20,
     "dependency insert refused (cycle)": None,
     "export": 2_000,
@@ -115,15 +121,18 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, log: Path, extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPCTL_")}
     # The benchmark measures the queries, not the rate limiter.
     env |= {
         "LOOPCTL_RATE_LIMIT_PER_MINUTE": "100000000",
         "LOOPCTL_RATE_LIMIT_IP_PER_MINUTE": "100000000",
+        **(extra or {}),
     }
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [LOOPCTL, "serve", "--data-dir", str(data_dir), "--port", str(port)],
             env=env,
@@ -174,7 +183,7 @@ def story_ids(client: httpx.Client, project_id: str) -> dict[str, str]:
             return ids
 
 
-def measure(client: httpx.Client, args: argparse.Namespace) -> dict[str, list[float]]:
+def measure(client: httpx.Client, args: argparse.Namespace) -> tuple[dict[str, list[float]], str]:
     doc = document(args.seed)
     results: dict[str, list[float]] = {name: [] for name in TARGETS}
     projects = []
@@ -226,13 +235,100 @@ def measure(client: httpx.Client, args: argparse.Namespace) -> dict[str, list[fl
         results["dependency insert refused (cycle)"].append(
             timed(client, "POST", f"{API}/story_dependencies", 409, json=back)
         )
-    return results
+    return results, project_id
 
 
-def report(results: dict[str, list[float]]) -> str:
-    rows = [("measurement", "runs", "median ms", "min ms", "target ms", "")]
+NEIGHBOUR_TARGET = 20  # ms, the neighbour's median beside the noisy loops
+
+
+def loop_requests(url: str, headers: dict[str, str], path: str, seconds: float, out: Any) -> None:
+    """One noisy agent: the same request back to back, as fast as answers come (no pause,
+    not even after a 429); sends back its latencies of 200s and its count of each status."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            status = client.get(path).status_code
+            if status == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+    out.put((latencies, statuses))
+
+
+def neighbour_phase(
+    url: str, neighbour: dict[str, str], noisy: list[dict[str, str]], path: str, seconds: float
+) -> tuple[list[float], list[float], dict[int, int]]:
+    """The neighbour's latencies while ``noisy`` keys loop ``path``, the loops' own
+    latencies and the statuses they got."""
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    loops = [
+        context.Process(target=loop_requests, args=(url, headers, path, seconds + 1, out))
+        for headers in noisy
+    ]
+    for loop in loops:
+        loop.start()
+    time.sleep(0.5 if noisy else 0)  # the loops are running before the first sample
+    mine: list[float] = []
+    with httpx.Client(base_url=url, headers=neighbour, timeout=30) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            mine.append(timed(client, "GET", f"{API}/tenants/me"))
+    theirs: list[float] = []
+    statuses: dict[int, int] = {}
+    for _ in loops:
+        latencies, counts = out.get(timeout=300)
+        theirs += latencies
+        for status, count in counts.items():
+            statuses[status] = statuses.get(status, 0) + count
+    for loop in loops:
+        loop.join(timeout=60)
+    return mine, theirs, statuses
+
+
+def tenants(client: httpx.Client, loops: int) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A second tenant's key (the neighbour), and agent keys of the first (the noisy)."""
+    made = client.post(
+        f"{API}/tenants/register", json={"name": "Neighbour", "slug": "neighbour"}, headers={}
+    )
+    made.raise_for_status()
+    neighbour = {"Authorization": f"Bearer {made.json()['data']['api_key']['raw_key']}"}
+    noisy = []
+    for n in range(loops):
+        body = {"name": f"noisy {n}", "role": "agent", "agent_name": f"noisy-{n}"}
+        key = client.post(f"{API}/api_keys", json=body)
+        key.raise_for_status()
+        noisy.append({"Authorization": f"Bearer {key.json()['data']['raw_key']}"})
+    return neighbour, noisy
+
+
+def neighbour_rows(
+    name: str, phase: tuple[list[float], list[float], dict[int, int]]
+) -> dict[str, list[float]]:
+    mine, theirs, statuses = phase
+    counts = ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items()))
+    rows = {f"neighbour GET /tenants/me, {name}": mine}
+    name = name.split(",")[0]
+    if statuses:
+        rows[f"  critical_path, {name} ({counts})"] = theirs
+    return rows
+
+
+def p99(samples: list[float]) -> float:
+    if len(samples) < 2:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
+def report(results: dict[str, list[float]], targets: dict[str, float | None]) -> str:
+    rows = [("measurement", "runs", "median ms", "p99 ms", "min ms", "target ms", "")]
     for name, samples in results.items():
-        target = TARGETS[name]
+        target = targets.get(name)
+        if not samples:
+            rows.append((name, "0", "-", "-", "-", "-", ""))
+            continue
         median = statistics.median(samples)
         verdict = "" if target is None else ("ok" if median < target else "MISSED")
         rows.append(
@@ -240,6 +336,7 @@ def report(results: dict[str, list[float]]) -> str:
                 name,
                 str(len(samples)),
                 f"{median:.1f}",
+                f"{p99(samples):.1f}",
                 f"{min(samples):.1f}",
                 "-" if target is None else f"{target:.0f}",
                 verdict,
@@ -255,7 +352,20 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=15, help="runs of each read and insert")
     parser.add_argument("--imports", type=int, default=3, help="fresh imports (projects)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated project")
+    parser.add_argument(
+        "--seconds", type=float, default=6, help="measured seconds of each neighbour phase"
+    )
     return parser.parse_args(argv)
+
+
+def with_cap(
+    url: str, neighbour: dict[str, str], noisy: list[dict[str, str]], path: str, seconds: float
+) -> dict[str, list[float]]:
+    """The neighbour idle, beside one loop, and beside four loops (the cap refuses two)."""
+    rows = neighbour_rows("idle", neighbour_phase(url, neighbour, [], path, seconds))
+    rows |= neighbour_rows("1 loop", neighbour_phase(url, neighbour, noisy[:1], path, seconds))
+    phase = neighbour_phase(url, neighbour, noisy, path, seconds)
+    return rows | neighbour_rows("4 loops, cap 2 (default)", phase)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -273,11 +383,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{STORY_EDGES} story dependencies, {EPIC_EDGES} epic dependencies",
                     file=sys.stderr,
                 )
-                results = measure(client, args)
+                results, project_id = measure(client, args)
+                neighbour, noisy = tenants(client, 4)
+            print("noisy neighbour ...", file=sys.stderr)
+            path = f"{API}/projects/{project_id}/critical_path"
+            rows = with_cap(url, neighbour, noisy, path, args.seconds)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+            print("restarting without the heavy-request cap ...", file=sys.stderr)
+            extra = {"LOOPCTL_HEAVY_REQUESTS_PER_TENANT": "0"}
+            process, url = start_server(root / "data", root / "serve.log", extra)
+            phase = neighbour_phase(url, neighbour, noisy, path, args.seconds)
+            rows |= neighbour_rows("4 loops, no cap", phase)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
-    print(report(results))
+    print(report(results, TARGETS))
+    print()
+    print(report(rows, {n: NEIGHBOUR_TARGET for n in rows if n.startswith("neighbour")}))
     return 0
 
 

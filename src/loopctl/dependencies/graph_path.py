@@ -31,8 +31,8 @@ def heaviest_chain(
     """The heaviest chain of stories (first to be done first) and its total weight.
 
     ``story_edges`` is (dependents, depended-on) as two parallel sequences of story indexes,
-    ``epic_edges`` likewise of epic indexes (``0 .. epic_count-1``). The graph must be
-    acyclic; stories on a cycle, if any, are left out (valued 0).
+    ``epic_edges`` likewise of epic indexes (``0 .. epic_count-1``). Weights must not be
+    negative. The graph must be acyclic; stories on a cycle, if any, are valued 0.
     """
     n = len(weights)
     if n == 0:
@@ -41,34 +41,43 @@ def heaviest_chain(
     size = n + 2 * epic_count
     # waiters[x]: the nodes that point to x; pending[x]: how many nodes x still waits for.
     waiters: list[list[int]] = [[] for _ in range(size)]
-    pending = [1] * n + [0] * (2 * epic_count)
+    pending = [0] * size
+    waiting_epics, awaited_epics = epic_edges
+    for a, b in zip(waiting_epics, awaited_epics, strict=True):
+        waiters[every + b].append(needs + a)  # needs(a) -> all(b)
+        pending[needs + a] += 1
+    # Gates nothing passes through are left out: fewer nodes to walk.
     for story, epic in enumerate(epic_of):
-        waiters[needs + epic].append(story)  # story -> needs(its epic)
-        waiters[story].append(every + epic)  # all(epic) -> story
-        pending[every + epic] += 1
+        if pending[needs + epic]:
+            waiters[needs + epic].append(story)  # story -> needs(its epic)
+            pending[story] = 1
+        if waiters[every + epic]:
+            waiters[story].append(every + epic)  # all(epic) -> story
+            pending[every + epic] += 1
     dependents, depended_on = story_edges
     for a, b in zip(dependents, depended_on, strict=True):
         waiters[b].append(a)
         pending[a] += 1
-    for a, b in zip(*epic_edges, strict=True):
-        waiters[every + b].append(needs + a)  # needs(a) -> all(b)
-        pending[needs + a] += 1
 
+    own = [*weights, *([0.0] * (2 * epic_count))]
     # value: the heaviest chain ending at the node (the node and its prerequisites).
     value = [0.0] * size
     below = [0.0] * size  # the heaviest chain of the node's prerequisites
-    via = [-1] * size  # the prerequisite that chain ends with
+    via = [-1] * size  # the prerequisite that chain ends with (-1: none yet)
     ready = [x for x in range(size) if not pending[x]]
     while ready:
         x = ready.pop()
-        total = value[x] = (weights[x] if x < n else 0.0) + below[x]
+        total = value[x] = own[x] + below[x]
         for w in waiters[x]:
-            current = via[w]
-            if current < 0 or total > below[w] or (total == below[w] and x < current):
+            # Weights are never negative (a CHECK on the column): an unset below[w] is 0.0
+            # and any total at least that, so a tie is where the first one is taken.
+            heaviest = below[w]
+            if total > heaviest or (total == heaviest and (via[w] < 0 or x < via[w])):
                 below[w] = total
                 via[w] = x
-            pending[w] -= 1
-            if not pending[w]:
+            left = pending[w] - 1
+            pending[w] = left
+            if not left:
                 ready.append(w)
 
     last = max(range(n), key=value.__getitem__)  # the first of the heaviest
