@@ -7,7 +7,8 @@ lists are realistic), and measures over HTTP with the local user key:
 
   import (fresh, into an empty project), stories/ready, stories/blocked, dependency_graph,
   critical_path, one dependency insert (the cycle check runs against the whole graph),
-  and export.
+  and export; and two floors under critical_path: its graph statement alone (a psycopg
+  client as the app role, no HTTP) and its walk alone (graph_path.py, in this process).
 
 Then the noisy neighbour: another tenant's `GET /tenants/me`, one request at a time, while
 agent keys of the first tenant loop `critical_path` on the big project (in other processes):
@@ -22,6 +23,7 @@ Absolute times on a shared 2-core machine are noisy; run it twice before trustin
 """
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -37,8 +39,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+from psycopg.conninfo import make_conninfo
 
-from loopctl.database.embedded import LOCAL_KEY
+from loopctl.database.embedded import CREDENTIALS, DATABASE, LOCAL_KEY
+from loopctl.database.provision import role_url
+from loopctl.dependencies.graph_path import heaviest_chain
+from loopctl.dependencies.graph_repository import PATH_GRAPH_SQL
+from loopctl.platform.config import Settings
 
 LOOPCTL = str(Path(sys.executable).parent / "loopctl")
 API = "/api/v1"
@@ -238,6 +246,31 @@ def measure(client: httpx.Client, args: argparse.Namespace) -> tuple[dict[str, l
     return results, project_id
 
 
+def floors(data_dir: Path, tenant_id: str, project_id: str, repeat: int) -> dict[str, list[float]]:
+    """What critical_path cannot go below: its graph statement alone (as the app role, the
+    tenant set, arrays read), and the walk alone, in this process."""
+    credentials: dict[str, str] = json.loads((data_dir / CREDENTIALS).read_text())
+    pgdata = data_dir / "pgdata"
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    server = make_conninfo(host=lines[4] or str(pgdata), port=lines[3])
+    app: str = Settings.model_fields["app_role"].default
+    statement: list[float] = []
+    walk: list[float] = []
+    with psycopg.connect(role_url(server, app, credentials["app_password"], DATABASE)) as conn:
+        conn.execute("SELECT set_config('app.tenant_id', %s, false)", [tenant_id])
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            with conn.cursor(binary=True) as cur:
+                row = cur.execute(PATH_GRAPH_SQL, {"project": project_id}).fetchone()
+            statement.append((time.perf_counter() - started) * 1000)
+            assert row is not None
+            epics, _, epic_of, hours, _, sa, sb, ea, eb = row
+            started = time.perf_counter()
+            heaviest_chain(hours, epic_of, epics, (sa, sb), (ea, eb))
+            walk.append((time.perf_counter() - started) * 1000)
+    return {"  floor: its graph statement": statement[1:], "  floor: its walk": walk[1:]}
+
+
 NEIGHBOUR_TARGET = 20  # ms, the neighbour's median beside the noisy loops
 
 
@@ -323,6 +356,7 @@ def p99(samples: list[float]) -> float:
 
 
 def report(results: dict[str, list[float]], targets: dict[str, float | None]) -> str:
+    """One row per measurement: median, p99 (the max, for a few runs), min, target."""
     rows = [("measurement", "runs", "median ms", "p99 ms", "min ms", "target ms", "")]
     for name, samples in results.items():
         target = targets.get(name)
@@ -358,6 +392,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def restart(
+    process: subprocess.Popen[bytes], root: Path, extra: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Stop the server and start a new one on the same data (a new process and port)."""
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    return start_server(root / "data", root / "serve.log", extra)
+
+
 def with_cap(
     url: str, neighbour: dict[str, str], noisy: list[dict[str, str]], path: str, seconds: float
 ) -> dict[str, list[float]]:
@@ -385,14 +428,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 results, project_id = measure(client, args)
                 neighbour, noisy = tenants(client, 4)
-            print("noisy neighbour ...", file=sys.stderr)
+                tenant_id = client.get(f"{API}/tenants/me").json()["data"]["id"]
+            floor = floors(root / "data", tenant_id, project_id, args.repeat)
+            ordered: dict[str, list[float]] = {}
+            for name, samples in results.items():  # the floors under the critical path
+                ordered |= {name: samples, **(floor if name == "critical_path" else {})}
+            results = ordered
             path = f"{API}/projects/{project_id}/critical_path"
+            # Each configuration on a fresh server process, so that the imports above
+            # (their heap, their caches) weigh on neither.
+            process, url = restart(process, root, {})
+            print("noisy neighbour ...", file=sys.stderr)
             rows = with_cap(url, neighbour, noisy, path, args.seconds)
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            print("restarting without the heavy-request cap ...", file=sys.stderr)
-            extra = {"LOOPCTL_HEAVY_REQUESTS_PER_TENANT": "0"}
-            process, url = start_server(root / "data", root / "serve.log", extra)
+            process, url = restart(process, root, {"LOOPCTL_HEAVY_REQUESTS_PER_TENANT": "0"})
+            print("noisy neighbour, no heavy-request cap ...", file=sys.stderr)
             phase = neighbour_phase(url, neighbour, noisy, path, args.seconds)
             rows |= neighbour_rows("4 loops, no cap", phase)
         finally:

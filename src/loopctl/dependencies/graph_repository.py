@@ -337,7 +337,7 @@ class PathGraph:
 
 # One row of arrays of integers rather than a row per story and per edge: 30,000 rows of
 # UUIDs cost more to read and hash in Python than the whole walk over small integers.
-_PATH_GRAPH = """
+PATH_GRAPH_SQL = """
 WITH s AS MATERIALIZED (
     SELECT s.id, s.epic_id, s.estimated_hours,
            (row_number() OVER (ORDER BY e.position, e.number, s.number_sort, s.id) - 1)::int AS i
@@ -372,7 +372,7 @@ async def path_graph(conn: Connection, project_id: UUID) -> PathGraph:
     """What the critical path is computed from, in one statement (one snapshot)."""
     # Binary: arrays of integers and floats are read without parsing text.
     async with conn.cursor(binary=True) as cur:
-        await cur.execute(_PATH_GRAPH, {"project": project_id})
+        await cur.execute(PATH_GRAPH_SQL, {"project": project_id})
         row = await cur.fetchone()
     assert row is not None  # aggregates without GROUP BY always return one row
     epics, ids, epic_of, hours, all_estimated, sa, sb, ea, eb = row
