@@ -137,12 +137,10 @@ async def critical_path(conn: Connection, principal: Principal, project_id: UUID
     chain, total = heaviest_chain(
         weights, graph.epic_of, graph.epic_count, graph.story_edges, graph.epic_edges
     )
-    ids = [graph.ids[i] for i in chain]
-    # A story deleted since the statement above (another transaction) is left out.
-    rows = {row.id: row for row in await repository.path_stories(conn, ids)}
+    rows = await repository.path_stories(conn, [graph.ids[i] for i in chain])
     return CriticalPath(
         project_id=project_id,
         weight="hours" if graph.all_estimated else "count",
         total=total,
-        stories=[PathStory.model_validate(rows[i]) for i in ids if i in rows],
+        stories=[PathStory.model_validate(row) for row in rows],
     )
