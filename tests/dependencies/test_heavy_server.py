@@ -37,7 +37,8 @@ def lock_waiters(watch: psycopg.Connection, role: str, count: int) -> None:
     deadline = time.monotonic() + TIMEOUT_MS / 2000
     while time.monotonic() < deadline:
         row = watch.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND wait_event_type = 'Lock'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND usename = %s AND wait_event_type = 'Lock'",
             [role],
         ).fetchone()
         if row and row[0] >= count:
