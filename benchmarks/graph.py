@@ -45,7 +45,7 @@ from psycopg.conninfo import make_conninfo
 from loopctl.database.embedded import CREDENTIALS, DATABASE, LOCAL_KEY
 from loopctl.database.provision import role_url
 from loopctl.dependencies.graph_path import heaviest_chain
-from loopctl.dependencies.graph_repository import PATH_GRAPH_SQL
+from loopctl.dependencies.graph_path_repository import PATH_GRAPH_SQL
 from loopctl.platform.config import Settings
 
 LOOPCTL = str(Path(sys.executable).parent / "loopctl")

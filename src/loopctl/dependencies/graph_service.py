@@ -6,6 +6,7 @@ from uuid import UUID
 
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
+from loopctl.dependencies import graph_path_repository as path_repository
 from loopctl.dependencies import graph_repository as repository
 from loopctl.dependencies.graph_path import heaviest_chain
 from loopctl.dependencies.links import StoryDependencyFields, StoryLink
@@ -132,12 +133,12 @@ async def critical_path(conn: Connection, principal: Principal, project_id: UUID
     """The heaviest chain of unverified stories: the graph comes as arrays of integers in
     one statement, the walk is linear in its size (graph_path.py)."""
     await projects.get(conn, principal, project_id)
-    graph = await repository.path_graph(conn, project_id)
+    graph = await path_repository.path_graph(conn, project_id)
     weights = graph.hours if graph.all_estimated else [1.0] * len(graph.ids)
     chain, total = heaviest_chain(
         weights, graph.epic_of, graph.epic_count, graph.story_edges, graph.epic_edges
     )
-    rows = await repository.path_stories(conn, [graph.ids[i] for i in chain])
+    rows = await path_repository.path_stories(conn, [graph.ids[i] for i in chain])
     return CriticalPath(
         project_id=project_id,
         weight="hours" if graph.all_estimated else "count",
