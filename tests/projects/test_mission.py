@@ -19,7 +19,6 @@ PROJECTS = f"{API}/projects"
 async def test_the_mission_is_created_changed_cleared_and_shown_everywhere(
     client: httpx.AsyncClient,
     conn: Connection,
-    runtime: Runtime,
     tenant: Tenant,
     orchestrator_key: Key,
 ) -> None:
@@ -87,7 +86,7 @@ async def test_the_longest_mission_is_stored_whole(
 
 
 async def test_lists_take_the_reference_sort_parameters(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, user_key: Key
+    client: httpx.AsyncClient, user_key: Key
 ) -> None:
     for slug in ("bravo", "alpha", "charlie"):
         body = {"name": slug.title(), "slug": slug}

@@ -1,5 +1,5 @@
 """SQL for what the dependency graph says about stories: ready, blocked, unblocks counts,
-the whole graph as one JSON document, and the rows the critical path is computed from."""
+and the whole graph as one JSON document (the critical path's: graph_path_repository.py)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -337,49 +337,3 @@ async def graph_document(conn: Connection, project_id: UUID) -> str | None:
     )
     row = await cur.fetchone()
     return str(row[0]) if row else None
-
-
-@dataclass(frozen=True, slots=True)
-class PathStoryRow:
-    id: UUID
-    epic_id: UUID
-    epic_number: int
-    number: str
-    title: str
-    estimated_hours: Decimal | None
-    agent_status: str
-    verified_status: str
-
-
-async def unverified_stories(conn: Connection, project_id: UUID) -> list[PathStoryRow]:
-    async with conn.cursor(row_factory=class_row(PathStoryRow)) as cur:
-        await cur.execute(
-            """
-            SELECT s.id, s.epic_id, e.number AS epic_number, s.number, s.title,
-                   s.estimated_hours, s.agent_status, s.verified_status
-              FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
-             WHERE s.project_id = %s AND s.verified_status <> 'verified'
-            """,
-            [project_id],
-        )
-        return await cur.fetchall()
-
-
-async def edges(conn: Connection, project_id: UUID) -> list[tuple[str, UUID, UUID]]:
-    """Every edge of the project as (kind 'story' or 'epic', dependent, depended on)."""
-    cur = await conn.execute(
-        """
-        SELECT 'story', story_id, depends_on_story_id FROM story_dependencies
-         WHERE project_id = %(project)s
-        UNION ALL
-        SELECT 'epic', epic_id, depends_on_epic_id FROM epic_dependencies
-         WHERE project_id = %(project)s
-        """,
-        {"project": project_id},
-    )
-    return [(kind, a, b) for kind, a, b in await cur.fetchall()]
-
-
-async def epic_ids(conn: Connection, project_id: UUID) -> list[UUID]:
-    cur = await conn.execute("SELECT id FROM epics WHERE project_id = %s", [project_id])
-    return [row[0] for row in await cur.fetchall()]

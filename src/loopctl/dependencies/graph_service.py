@@ -6,8 +6,9 @@ from uuid import UUID
 
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
+from loopctl.dependencies import graph_path_repository as path_repository
 from loopctl.dependencies import graph_repository as repository
-from loopctl.dependencies.graph import DependencyGraph
+from loopctl.dependencies.graph_path import heaviest_chain
 from loopctl.dependencies.links import StoryDependencyFields, dependency_link, dependent_link
 from loopctl.dependencies.schemas import (
     BlockedBy,
@@ -134,38 +135,18 @@ async def graph_document(conn: Connection, principal: Principal, project_id: UUI
 
 
 async def critical_path(conn: Connection, principal: Principal, project_id: UUID) -> CriticalPath:
-    """The heaviest chain of unverified stories, found by a longest-path walk over the
-    project's graph in memory: an analytical query, so one load per request is acceptable."""
+    """The heaviest chain of unverified stories: the graph comes as arrays of integers in
+    one statement, the walk is linear in its size (graph_path.py)."""
     await projects.get(conn, principal, project_id)
-    stories = {s.id: s for s in await repository.unverified_stories(conn, project_id)}
-    story_edges: list[tuple[UUID, UUID]] = []
-    epic_edges: list[tuple[UUID, UUID]] = []
-    epic_ids = await repository.epic_ids(conn, project_id)
-    for kind, a, b in await repository.edges(conn, project_id):
-        if kind == "epic":
-            epic_edges.append((a, b))
-        elif a in stories and b in stories:
-            story_edges.append((a, b))
-    by_hours = all(s.estimated_hours is not None for s in stories.values())
-    # Small integers instead of UUIDs: the walk hashes every node many times.
-    index: dict[UUID, int] = {}
-    for ident in [*stories, *epic_ids]:
-        index.setdefault(ident, len(index))
-    ids = list(index)
-    graph: DependencyGraph[int, int] = DependencyGraph(
-        {index[s.id]: index[s.epic_id] for s in stories.values()},
-        [(index[a], index[b]) for a, b in story_edges],
-        [(index[a], index[b]) for a, b in epic_edges],
-        [index[e] for e in epic_ids],
+    graph = await path_repository.path_graph(conn, project_id)
+    weights = graph.hours if graph.all_estimated else [1.0] * len(graph.ids)
+    chain, total = heaviest_chain(
+        weights, graph.epic_of, graph.epic_count, graph.story_edges, graph.epic_edges
     )
-    weights = [1.0] * len(ids)
-    if by_hours:
-        for s in stories.values():
-            weights[index[s.id]] = float(s.estimated_hours or 0)
-    chain, total = graph.longest_chain(weights.__getitem__, lambda _: True)
+    rows = await path_repository.path_stories(conn, [graph.ids[i] for i in chain])
     return CriticalPath(
         project_id=project_id,
-        weight="hours" if by_hours else "count",
+        weight="hours" if graph.all_estimated else "count",
         total=total,
-        stories=[PathStory.model_validate(stories[ids[s]]) for s in chain],
+        stories=[PathStory.model_validate(row) for row in rows],
     )

@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     owner_role: str = "loopctl_owner"
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
-    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # Every statement of the app role; a cancelled one is a 503 query_timeout.
+    statement_timeout_ms: int = Field(default=10_000, ge=0)
+    # Heavy requests (graph, critical path, import, export) one tenant may run at once in
+    # one process; 0: no cap (platform/heavy.py).
+    heavy_requests_per_tenant: int = Field(default=2, ge=0)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     # Keys are stored as HMAC-SHA256(secret_key, key). Changing it invalidates every key.

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
+from psycopg.errors import QueryCanceled
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
@@ -186,6 +187,14 @@ class ServiceUnavailable(AppError):
     default_message = "Service unavailable"
 
 
+class QueryTimeout(ServiceUnavailable):
+    code = "query_timeout"
+    default_message = (
+        "The request's database work ran longer than this server allows "
+        "(its statement timeout) and was cancelled; nothing was changed"
+    )
+
+
 def _field_path(loc: Sequence[Any]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -308,6 +317,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _render(error)
 
 
+async def _query_canceled(request: Request, _exc: Exception) -> Response:
+    # PostgreSQL cancelled a statement: the statement timeout (LOOPCTL_STATEMENT_TIMEOUT_MS)
+    # or an operator's pg_cancel_backend. The transaction has been rolled back.
+    request_id = getattr(request.state, "request_id", None)
+    logger.warning("statement cancelled", extra={"request_id": request_id})
+    return _render(QueryTimeout())
+
+
 async def _unexpected(request: Request, _exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
@@ -325,4 +342,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(QueryCanceled, _query_canceled)
     app.add_exception_handler(Exception, _unexpected)
