@@ -93,7 +93,9 @@ def populate(server: Server, user_key: str) -> dict[str, Any]:
     other_key = other["api_key"]["raw_key"]
     other_project = _ok(
         httpx.post(
-            f"{base}/projects", json={"name": "Theirs", "slug": "theirs"}, headers=_headers(other_key)
+            f"{base}/projects",
+            json={"name": "Theirs", "slug": "theirs"},
+            headers=_headers(other_key),
         ),
         201,
     )
@@ -158,7 +160,9 @@ def test_backup_of_a_running_server_restores_with_its_keys(
     made = loopctl(["db", "backup", "--data-dir", str(source.data_dir), "--output", str(saved)])
     assert made.returncode == 0, made.stderr
     assert _mode(saved) == 0o600
-    assert sorted(tarfile.open(saved).getnames()) == [
+    with tarfile.open(saved) as tar:
+        members = sorted(tar.getnames())
+    assert members == [
         "database.dump",
         "local-user-key",
         "manifest.json",
@@ -171,7 +175,9 @@ def test_backup_of_a_running_server_restores_with_its_keys(
     restored = loopctl(["db", "restore", str(saved), "--data-dir", str(target)])
     assert restored.returncode == 0, restored.stderr
     assert embedded_rows(target) == embedded_rows(source.data_dir)
-    assert (target / "local-user-key").read_text() == (source.data_dir / "local-user-key").read_text()
+    assert (target / "local-user-key").read_text() == (
+        source.data_dir / "local-user-key"
+    ).read_text()
 
     again = start(target)
     servers.append(again)

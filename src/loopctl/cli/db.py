@@ -257,6 +257,8 @@ def restore(
     if not file.is_file():
         _fail(f"{file}: no such file", REFUSED)
     settings = _settings(data_dir)
+    with _reported(settings):
+        archive.peek(file)  # refuse a file that is not a backup before touching anything
     if settings.embedded:
         _restore_embedded(file, settings, yes)
     else:

@@ -1,0 +1,53 @@
+"""Redacting connection strings, and choosing the shipped PostgreSQL tools."""
+
+import pytest
+
+from loopctl.database.backup import BackupError, tool
+from loopctl.database.urls import password_of, redact, scrub, secrets_of, without_password
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://u:s3cr%40t@db:5432/x", "postgresql://u:***@db:5432/x"),
+        ("postgres://u:p@ss@db/x", "postgres://u:***@db/x"),
+        ('URI: "postgresql://u:pw@[::1/x"', 'URI: "postgresql://u:***@[::1/x"'),
+        ("host=db password=hunter22 dbname=x", "host=db password=*** dbname=x"),
+        ("host=db password = 'a b\\'c' user=u", "host=db password = *** user=u"),
+        (
+            "postgresql://db/x?password=pw&sslmode=require",
+            "postgresql://db/x?password=***&sslmode=require",
+        ),
+        ("postgresql://u@db/x", "postgresql://u@db/x"),
+        ("postgresql://u:@/x?host=/tmp", "postgresql://u:***@/x?host=/tmp"),
+    ],
+)
+def test_redact_removes_every_password_form(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_scrub_removes_known_secrets_and_their_url_quoted_form() -> None:
+    url = "postgresql://u:p%2Fw0rd!@db/x"
+    hidden = secrets_of([url, "the-server-secret", None])
+    assert password_of(url) == "p/w0rd!"
+    message = "failed for p/w0rd! and p%2Fw0rd%21 and the-server-secret in " + url
+    cleaned = scrub(message, hidden)
+    assert "w0rd" not in cleaned
+    assert "the-server-secret" not in cleaned
+
+
+def test_without_password_splits_the_password_off() -> None:
+    conninfo, password = without_password("postgresql://u:pw%3D1@db:5433/x?sslmode=require")
+    assert password == "pw=1"
+    assert "pw" not in conninfo
+    assert "port=5433" in conninfo
+    assert "sslmode=require" in conninfo
+    assert without_password("host=/tmp dbname=x")[1] is None
+
+
+def test_tool_matches_the_server_or_refuses_a_newer_one() -> None:
+    assert tool("pg_dump", 18).parent.parent.name == "pginstall18"
+    assert tool("pg_dump", 16).parent.parent.name == "pginstall"
+    assert tool("pg_dump", 15).parent.parent.name == "pginstall"  # the oldest newer one
+    with pytest.raises(BackupError, match="PostgreSQL 19, newer than the pg_dump 18"):
+        tool("pg_dump", 19)
