@@ -1,9 +1,15 @@
 """Redacting connection strings, and choosing the shipped PostgreSQL tools."""
 
+import json
+import logging
+import sys
+
+import psycopg
 import pytest
 
 from loopctl.database.backup import BackupError, tool
 from loopctl.database.urls import password_of, redact, scrub, secrets_of, without_password
+from loopctl.platform.observability import JsonFormatter
 
 
 @pytest.mark.parametrize(
@@ -51,3 +57,17 @@ def test_tool_matches_the_server_or_refuses_a_newer_one() -> None:
     assert tool("pg_dump", 15).parent.parent.name == "pginstall"  # the oldest newer one
     with pytest.raises(BackupError, match="PostgreSQL 19, newer than the pg_dump 18"):
         tool("pg_dump", 19)
+
+
+def test_server_logs_never_carry_a_connection_password() -> None:
+    url = "postgresql://loopctl_app:Pw-in-a-log-1234@[::1/loopctl"
+    try:
+        psycopg.connect(url)
+    except psycopg.Error:
+        record = logging.LogRecord(
+            "loopctl", logging.ERROR, __file__, 1, "pool failed: %s", (url,), sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    assert "Pw-in-a-log-1234" not in line
+    assert "postgresql://loopctl_app:***@" in line
+    assert "exception" in json.loads(line)
