@@ -188,6 +188,10 @@ def test_backup_of_a_running_server_restores_with_its_keys(
     agent = _headers(world["keys"][1])
     assert httpx.get(f"{again.url}{API}/stories/ready", headers=agent).status_code != 401
 
+    busy = loopctl(["db", "restore", str(saved), "--data-dir", str(target), "--yes"])
+    assert busy.returncode == 1
+    assert "already using" in busy.stderr
+
     # Restoring over a database that holds data needs --yes; without it nothing changes.
     assert again.stop() == 0
     refused = loopctl(["db", "restore", str(saved), "--data-dir", str(target)])
@@ -223,12 +227,19 @@ def test_external_backup_restores_into_embedded_and_external(
     # Into another external database, which the restore empties and fills.
     other = cluster.clone(f"{fresh_db.database}_r")
     try:
-        other_env = {**external_env(other, cluster)}
+        other_env = {**external_env(other, cluster), "LOOPCTL_SECRET_KEY": "another-" + SECRET}
         args = ["db", "restore", str(saved), "--superuser-url", cluster.superuser]
-        restored = loopctl(args, other_env)
+        refused = loopctl(args, other_env)
+        assert refused.returncode == 2
+        assert "--env-file" in refused.stderr
+        secret_file = tmp_path / "secret.env"
+        restored = loopctl([*args, "--env-file", str(secret_file)], other_env)
         assert restored.returncode == 0, restored.stderr
+        assert SECRET not in restored.stdout + restored.stderr
+        assert secret_file.read_text() == f"LOOPCTL_SECRET_KEY={SECRET}\n"
+        assert _mode(secret_file) == 0o600
         assert rows_of(other.admin) == rows_of(fresh_db.admin)
-        assert other_env["LOOPCTL_SECRET_KEY"] == SECRET
+        other_env["LOOPCTL_SECRET_KEY"] = SECRET
         served = start(tmp_path / "other", other_env)
         servers.append(served)
         assert exports(served, world) == before
