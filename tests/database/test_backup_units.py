@@ -3,12 +3,15 @@
 import json
 import logging
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from loopctl.database.backup import BackupError, tool
+from loopctl.database import archive
+from loopctl.database.backup import BackupError, restore, tool
 from loopctl.database.urls import password_of, redact, scrub, secrets_of, without_password
+from loopctl.kit.migration import Roles
 from loopctl.platform.observability import JsonFormatter
 
 
@@ -71,3 +74,35 @@ def test_server_logs_never_carry_a_connection_password() -> None:
     assert "Pw-in-a-log-1234" not in line
     assert "postgresql://loopctl_app:***@" in line
     assert "exception" in json.loads(line)
+
+
+def _archive(path: Path, **manifest: object) -> None:
+    dump = path.parent / "fake.dump"
+    dump.write_bytes(b"PGDMP")
+    fields: dict[str, object] = {
+        "format": archive.FORMAT,
+        "format_version": archive.FORMAT_VERSION,
+        "loopctl_version": "0",
+        "schema_revision": "0001",
+        "server_version": 180000,
+        "pg_dump_version": "pg_dump (PostgreSQL) 18.0",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        **manifest,
+    }
+    archive.write(path, archive.Manifest(**fields), archive.Secrets("s" * 32), dump)  # type: ignore[arg-type]
+
+
+def test_restore_refuses_unknown_revisions_and_formats_before_touching_a_database(
+    tmp_path: Path,
+) -> None:
+    roles = Roles(owner="o", app="a", admin="d")
+    nowhere = "postgresql://u:pw@127.0.0.1:1/x"  # never reached: refused first
+    future = tmp_path / "future.backup"
+    _archive(future, schema_revision="from_the_future")
+    with pytest.raises(BackupError, match="does not know"):
+        restore(future, nowhere, "x", nowhere, roles)
+    newer = tmp_path / "newer.backup"
+    _archive(newer, format_version=archive.FORMAT_VERSION + 1)
+    with pytest.raises(archive.ArchiveError, match="upgrade loopctl"):
+        archive.peek(newer)
+    assert archive.peek(future)[1].secret_key == "s" * 32
