@@ -1,5 +1,6 @@
 """`loopctl db backup` and `db restore` as operators run them: real servers, real files."""
 
+import io
 import os
 import signal
 import stat
@@ -144,6 +145,19 @@ def embedded_rows(data_dir: Path) -> dict[str, list[dict[str, Any]]]:
         database.stop()
 
 
+def _damage(source: Path, target: Path) -> None:
+    """A copy of a backup whose database dump is cut short."""
+    with tarfile.open(source) as tar, tarfile.open(target, "w") as out:
+        for member in tar.getmembers():
+            data = tar.extractfile(member)
+            assert data is not None
+            content = data.read()
+            if member.name == "database.dump":
+                content = content[: len(content) // 2]
+            member.size = len(content)
+            out.addfile(member, io.BytesIO(content))
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -240,6 +254,19 @@ def test_external_backup_restores_into_embedded_and_external(
         assert _mode(secret_file) == 0o600
         assert rows_of(other.admin) == rows_of(fresh_db.admin)
         other_env["LOOPCTL_SECRET_KEY"] = SECRET
+        # A damaged backup fails in the staging database: the target keeps its rows.
+        damaged = tmp_path / "damaged.backup"
+        _damage(saved, damaged)
+        damaged_args = ["db", "restore", str(damaged), "--superuser-url", cluster.superuser]
+        failed = loopctl([*damaged_args, "--yes"], other_env)
+        assert failed.returncode == 1
+        assert "pg_restore failed" in failed.stderr
+        assert rows_of(other.admin) == rows_of(fresh_db.admin)
+        with psycopg.connect(cluster.superuser) as conn:
+            staging = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE '%restoring'"
+            ).fetchall()
+        assert staging == []
         served = start(tmp_path / "other", other_env)
         servers.append(served)
         assert exports(served, world) == before

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from loopctl.database import archive, schema
-from loopctl.database.provision import Passwords, provision, with_database
+from loopctl.database.provision import Passwords, provision, role_url, with_database
 from loopctl.database.urls import scrub, secrets_of, without_password
 from loopctl.kit.migration import Roles
 from loopctl.platform.config import VERSION
@@ -87,10 +87,14 @@ class Tool:
             raise BackupError(f"{self.path.name} failed: {scrub(message, self.secrets)}")
 
     def output(self, args: list[str]) -> str:
-        completed = subprocess.run(  # noqa: S603
-            [str(self.path), *args], capture_output=True, check=True, text=True
+        """Run without a connection (``--version``, ``--list``) and return what it printed."""
+        done = subprocess.run(  # noqa: S603
+            [str(self.path), *args], capture_output=True, check=False, text=True
         )
-        return completed.stdout
+        if done.returncode != 0:
+            message = done.stderr.strip() or f"exit {done.returncode}"
+            raise BackupError(f"{self.path.name} failed: {scrub(message, self.secrets)}")
+        return done.stdout
 
 
 def backup(
@@ -150,7 +154,9 @@ def restore(
 ) -> archive.Backup:
     """Replace ``database`` with the backup's rows; returns what was restored.
 
-    The caller decides whether replacing existing rows is allowed (``holds_data``).
+    The rows are loaded into a staging database that replaces ``database`` only once it is
+    complete, so a failed restore leaves the target as it was. The caller decides whether
+    replacing existing rows is allowed (``holds_data``).
     """
     with archive.private_dir(source.resolve().parent) as scratch:
         backup_file = archive.read(source, scratch)
@@ -160,30 +166,50 @@ def restore(
                 f"the backup is at schema revision {revision}, which this loopctl does not "
                 "know: upgrade loopctl"
             )
-        target = with_database(superuser_url, database)
+        maintenance = with_database(superuser_url, "postgres")
+        staging = f"{database[:50]}_restoring"
+        target = with_database(superuser_url, staging)
         pg_restore = Tool(
-            tool("pg_restore", server_major(target)),
+            tool("pg_restore", server_major(maintenance)),
             target,
             tuple(secrets_of([superuser_url, owner_url])),
         )
-        _recreate(superuser_url, database, roles)
-        schema.upgrade(owner_url, roles, revision)
-        listing = scratch / "restore.list"
-        _write_listing(pg_restore, backup_file.dump, listing)
-        pg_restore.run(
-            [
-                "--data-only",
-                "--disable-triggers",
-                "--single-transaction",
-                "--exit-on-error",
-                f"--use-list={listing}",
-                str(backup_file.dump),
-            ]
-        )
-        schema.upgrade(owner_url, roles)
-        with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute("ANALYZE")
+        _drop(maintenance, staging)
+        # Existing roles keep their passwords: these generated ones are only for missing roles.
+        provision(maintenance, staging, roles, Passwords.generate(), reset_passwords=False)
+        try:
+            _load(pg_restore, backup_file.dump, _on_database(owner_url, staging), roles, revision)
+        except BaseException:
+            _drop(maintenance, staging)
+            raise
+        _drop(maintenance, database)
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(staging), sql.Identifier(database)
+                )
+            )
     return backup_file
+
+
+def _load(pg_restore: Tool, dump: Path, owner_url: str, roles: Roles, revision: str) -> None:
+    """Our schema at the backup's revision, the backup's rows, then the newest revision."""
+    schema.upgrade(owner_url, roles, revision)
+    listing = dump.parent / "restore.list"
+    _write_listing(pg_restore, dump, listing)
+    pg_restore.run(
+        [
+            "--data-only",
+            "--disable-triggers",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--use-list={listing}",
+            str(dump),
+        ]
+    )
+    schema.upgrade(owner_url, roles)
+    with psycopg.connect(pg_restore.url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def _write_listing(pg_restore: Tool, dump: Path, listing: Path) -> None:
@@ -196,12 +222,14 @@ def _write_listing(pg_restore: Tool, dump: Path, listing: Path) -> None:
         handle.write("\n".join(kept) + "\n")
 
 
-def _recreate(superuser_url: str, database: str, roles: Roles) -> None:
-    """Drop and create ``database`` again, with the roles, grants and schema owner it had."""
-    maintenance = with_database(superuser_url, "postgres")
+def _on_database(url: str, database: str) -> str:
+    """The same role's postgresql:// URL for another database (Alembic needs a URL)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return role_url(url, str(info["user"]), str(info.get("password") or ""), database)
+
+
+def _drop(maintenance: str, database: str) -> None:
     with psycopg.connect(maintenance, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
         )
-    # Existing roles keep their passwords: these generated ones are only for missing roles.
-    provision(maintenance, database, roles, Passwords.generate(), reset_passwords=False)
