@@ -52,17 +52,18 @@ def _fail(message: str, code: int = FAILED) -> NoReturn:
 
 def _hidden(settings: Settings, *extra: str | None) -> list[str]:
     """Every credential this process may know: settings, environment, embedded credentials."""
-    values = [settings.database_url, settings.admin_database_url, settings.owner_database_url]
-    values.append(settings.secret_key)
-    plain = [v.get_secret_value() if v is not None else None for v in values]
+    configured = [settings.database_url, settings.admin_database_url, settings.owner_database_url]
+    configured.append(settings.secret_key)
+    plain = [v.get_secret_value() if v is not None else None for v in configured]
     names = ("DATABASE_URL", "ADMIN_DATABASE_URL", "OWNER_DATABASE_URL", "SECRET_KEY")
     plain += [os.environ.get(f"LOOPCTL_{name}") for name in names]
     for name in (CREDENTIALS, LOCAL_KEY):
         try:
             text = (settings.data_dir / name).read_text()
-        except OSError:
+            found = json.loads(text).values() if name == CREDENTIALS else [text.strip()]
+        except (OSError, ValueError, AttributeError):
             continue
-        plain += list(json.loads(text).values()) if name == CREDENTIALS else [text.strip()]
+        plain += [value for value in found if isinstance(value, str)]
     return secrets_of([*plain, *extra])
 
 
