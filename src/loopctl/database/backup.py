@@ -9,6 +9,7 @@ revision. Passwords reach the tools through the environment, never their command
 """
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -169,8 +170,12 @@ def restore(
         maintenance = with_database(superuser_url, "postgres")
         staging = f"{database[:50]}_restoring"
         target = with_database(superuser_url, staging)
+        # pg_restore must read the archive (as new as the pg_dump that wrote it) and suit
+        # the server.
+        dumped_by = re.search(r"\) (\d+)", backup_file.manifest.pg_dump_version)
+        needed = max(server_major(maintenance), int(dumped_by[1]) if dumped_by else 0)
         pg_restore = Tool(
-            tool("pg_restore", server_major(maintenance)),
+            tool("pg_restore", needed),
             target,
             tuple(secrets_of([superuser_url, owner_url])),
         )
