@@ -38,7 +38,7 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         help="The embedded database's data directory, as given to `serve` "
-        "[env LOOPCTL_DATA_DIR; default: the platform's user data dir]"
+        "(env LOOPCTL_DATA_DIR; default: the platform's user data dir)"
     ),
 ]
 # Exit codes: 1 the command failed, 2 it was refused as asked (missing setting or confirmation).
