@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from loopctl.database import archive
-from loopctl.database.backup import BackupError, restore, tool
+from loopctl.database.backup import BackupError, Tool, restore, tool
 from loopctl.database.urls import password_of, redact, scrub, secrets_of, without_password
 from loopctl.kit.migration import Roles
 from loopctl.platform.observability import JsonFormatter
@@ -106,3 +106,29 @@ def test_restore_refuses_unknown_revisions_and_formats_before_touching_a_databas
     with pytest.raises(archive.ArchiveError, match="upgrade loopctl"):
         archive.peek(newer)
     assert archive.peek(future)[1].secret_key == "s" * 32
+
+
+def test_tools_get_the_password_through_the_environment_only(tmp_path: Path) -> None:
+    recorder = tmp_path / "pg_dump"
+    recorder.write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$0.args"\nprintf "%s" "$PGPASSWORD" > "$0.env"\n'
+    )
+    recorder.chmod(0o700)
+    url = "postgresql://loopctl_admin:Pw%2Fonly-in-env@db.internal:5433/loopctl"
+    Tool(recorder, url, ()).run(["--format=custom"])
+    args = (tmp_path / "pg_dump.args").read_text()
+    assert "only-in-env" not in args
+    assert "Pw%2F" not in args
+    assert "host=db.internal" in args
+    assert (tmp_path / "pg_dump.env").read_text() == "Pw/only-in-env"
+
+
+def test_a_failing_tool_reports_without_the_password(tmp_path: Path) -> None:
+    failing = tmp_path / "pg_restore"
+    failing.write_text('#!/bin/sh\necho "pg_restore: error: bad $PGPASSWORD" >&2\nexit 1\n')
+    failing.chmod(0o700)
+    url = "postgresql://u:Secret-pass-1@db/x"
+    with pytest.raises(BackupError) as raised:
+        Tool(failing, url, tuple(secrets_of([url]))).run([])
+    assert "Secret-pass-1" not in str(raised.value)
+    assert "pg_restore failed: pg_restore: error: bad ***" in str(raised.value)
