@@ -61,7 +61,7 @@ def test_connection_failures_show_no_credential(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_init_failure_shows_no_superuser_password(tmp_path: Path) -> None:
+def test_init_failure_shows_no_superuser_password() -> None:
     url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/postgres"
     _assert_clean_failure(loopctl(["db", "init", "--superuser-url", url]))
 

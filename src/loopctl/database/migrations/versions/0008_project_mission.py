@@ -6,7 +6,7 @@ mission and a longer one of our own). NUL cannot be stored in text, and the API 
 before it gets here.
 
 Revision ID: 0008
-Revises: 0006 (the lead re-chains revisions at merge time)
+Revises: 0007 (the lead re-chains revisions at merge time)
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from loopctl.kit import migration as m
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
