@@ -19,12 +19,17 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 types: $(STAMP)
 	$(BIN)/mypy
 
+# The suite, then every in-process test again with FastAPI serving every route
+# (LOOPCTL_DIRECT_ROUTES=false): the fast path (kit/direct.py) must give the same answers.
 test: lint types
 	$(BIN)/pytest -n 2 --dist loadgroup
+	LOOPCTL_DIRECT_ROUTES=false $(BIN)/pytest -n 2 --dist loadgroup -q -m "not slow" \
+		--ignore=tests/test_migrations.py
 
 bench-auth: $(STAMP)
 	$(BIN)/python benchmarks/auth_read.py
@@ -36,4 +41,4 @@ bench-graph: $(STAMP)
 	$(BIN)/python benchmarks/graph.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

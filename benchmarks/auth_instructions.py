@@ -57,8 +57,8 @@ APPS = ("loopctl", "floor")
 HEADER = ("concurrency", "loopctl k instr/req", "floor k instr/req", "floor/loopctl %")
 
 
-def _loopctl_app(concurrency: int) -> App:
-    from loopctl.platform.app import create_app
+def _loopctl_app(concurrency: int) -> App:  # noqa: ARG001
+    from loopctl.platform.app import create_app  # noqa: PLC0415
 
     app = create_app(Settings())  # configured by the parent through LOOPCTL_* variables
     if app.state.access_log is not None:
@@ -67,7 +67,7 @@ def _loopctl_app(concurrency: int) -> App:
 
 
 def _floor_app(concurrency: int) -> App:
-    from benchmarks.floor_app import FloorApp
+    from benchmarks.floor_app import FloorApp  # noqa: PLC0415
 
     url, secret = os.environ["FLOOR_DATABASE_URL"], os.environ["FLOOR_SECRET_KEY"].encode()
     return FloorApp(url, secret, min_size=concurrency, max_size=concurrency)
@@ -126,7 +126,7 @@ async def _measure(name: str, concurrency: int, requests: int) -> Counter[str]:
 
 def _child(argv: Sequence[str]) -> int:
     """Under valgrind: serve ``requests`` requests with one app; statuses to ``out``."""
-    import uvloop
+    import uvloop  # noqa: PLC0415
 
     name, concurrency, requests, out = argv
     statuses = uvloop.run(_measure(name, int(concurrency), int(requests)))

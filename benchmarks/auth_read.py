@@ -81,7 +81,7 @@ class Stopped(Exception):
     """SIGTERM: unwind like Ctrl-C so that every subprocess and temp dir is cleaned up."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise Stopped()
 
 

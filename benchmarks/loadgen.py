@@ -124,7 +124,7 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self._transport.abort()
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002
         if self.in_flight:
             self._run.errors["connection closed mid-request"] += 1
             self.in_flight = False

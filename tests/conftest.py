@@ -11,6 +11,6 @@ pytest_plugins = [
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Imported here: at the top it would import the fixture plugins before pytest can
     # rewrite their asserts.
-    from tests.fixtures.access import parametrize_routes
+    from tests.fixtures.access import parametrize_routes  # noqa: PLC0415
 
     parametrize_routes(metafunc)

@@ -60,7 +60,9 @@ def test_only_routes_asking_for_nothing_but_guard_connection_and_path_are_served
     assert not _direct(app, "POST", f"{API}/tenants/register")
 
 
-async def _answers(runtime: Runtime, tenant: Tenant, agent_id: str) -> list[tuple[int, Any]]:
+async def _answers(
+    runtime: Runtime, tenant: Tenant, agent_id: str, *, direct: bool
+) -> list[tuple[int, Any]]:
     requests = [
         ("GET", f"{API}/tenants/me", tenant.user.headers),
         ("GET", f"{API}/tenants/me", {}),
@@ -72,25 +74,34 @@ async def _answers(runtime: Runtime, tenant: Tenant, agent_id: str) -> list[tupl
         ("DELETE", f"{API}/api_keys/{agent_id}", tenant.user.headers),
         ("PUT", f"{API}/tenants/me", tenant.user.headers),
     ]
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    settings = runtime.settings.model_copy(update={"direct_routes": direct})
+    served_by: list[bool] = []
+
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+        # Only FastAPI's own handler needs the exit stack DirectRoute opens for it.
+        served_by.append("fastapi_middleware_astack" in scope)
+
+    app = create_app(settings, runtime=runtime)
+    transport = httpx.ASGITransport(app=recording)
     answers = []
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         for method, url, headers in requests:
             response = await client.request(method, url, headers=headers)
             body = response.json()
             answers.append((response.status_code, body))
+    # The switch decides who serves: with it off, FastAPI serves every request.
+    assert not direct or not all(served_by)
+    assert direct or all(served_by)
     return answers
 
 
-async def test_served_directly_or_by_fastapi_the_answers_are_the_same(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_served_directly_or_by_fastapi_the_answers_are_the_same(runtime: Runtime) -> None:
     tenant = await make_tenant(runtime)
     agent = await make_key(runtime, tenant, "agent")
-    direct_answers = await _answers(runtime, tenant, str(agent.agent_id))
-    # No plan for any route: each request goes to APIRoute.handle, FastAPI's own solver.
-    monkeypatch.setattr(DirectRoute, "_plan", lambda self, scope: None)
-    fastapi_answers = await _answers(runtime, tenant, str(agent.agent_id))
+    direct_answers = await _answers(runtime, tenant, str(agent.agent_id), direct=True)
+    # LOOPCTL_DIRECT_ROUTES=false: each request goes to APIRoute.handle, FastAPI's solver.
+    fastapi_answers = await _answers(runtime, tenant, str(agent.agent_id), direct=False)
     assert direct_answers == fastapi_answers
     statuses = [status for status, _ in direct_answers]
     assert statuses == [200, 401, 401, 422, 200, 404, 401, 404, 405]

@@ -10,15 +10,15 @@ import psycopg
 import pytest
 
 from loopctl.agents.repository import AgentRow
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.audit.repository import AuditRow
 from loopctl.database import schema
 from loopctl.database.provision import provision
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.progress.repository import ProgressRow
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.stories.repository import StoryRow
-from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.rows import TenantRow
 from tests.fixtures.database import Cluster, Urls
 
 PROGRESS = {

@@ -1,5 +1,6 @@
 """Tenant isolation as PostgreSQL enforces it: the catalog, and the app role in practice."""
 
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -234,3 +235,153 @@ async def test_pooled_connections_carry_no_tenant_between_requests(
             assert agents == (0,)
     finally:
         await pool.close()
+
+
+# --- what the app role can do beyond its tables (migration 0007, provisioning) -------------
+
+
+def test_security_definer_functions_pin_search_path_with_pg_temp_last(
+    catalog: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    rows = catalog.execute(
+        "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchall()
+    names = {str(name) for name, _ in rows}
+    assert {"loopctl_resolve_api_key", "loopctl_analyze_work_breakdown"} <= names
+    for name, config in rows:
+        assert isinstance(config, list), f"{name} does not pin its search_path"
+        paths = [c for c in config if str(c).startswith("search_path=")]
+        assert len(paths) == 1, f"{name} does not pin its search_path"
+        schemas = [s.strip() for s in str(paths[0]).removeprefix("search_path=").split(",")]
+        assert schemas[0] == "pg_catalog", (name, schemas)
+        assert schemas[-1] == "pg_temp", (name, schemas)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SELECT lo_create(0)", "SELECT lo_creat(-1)", "SELECT lo_from_bytea(0, 'x'::bytea)"],
+)
+def test_app_role_cannot_create_large_objects(session_db: Urls, statement: str) -> None:
+    with psycopg.connect(session_db.app, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+        assert conn.execute("SHOW lo_compat_privileges").fetchone() == ("off",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SET lo_compat_privileges = on")
+
+
+def _last_analyze(urls: Urls, table: str) -> object:
+    with psycopg.connect(urls.owner, autocommit=True) as owner:
+        row = owner.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
+        ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@pytest.mark.realdb
+def test_app_role_cannot_analyze_tenant_tables_at_will(fresh_db: Urls) -> None:
+    notices: list[str] = []
+    with psycopg.connect(fresh_db.app, autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: notices.append(str(d.message_primary)))
+        conn.execute("ANALYZE stories")
+        conn.execute("ANALYZE")
+        assert 'permission denied to analyze "stories", skipping it' in notices
+        # The owner's function analyzes only after the caller's own load, never on request.
+        for table in ("stories", "story_dependencies", "epics", "epic_dependencies"):
+            conn.execute("SELECT loopctl_analyze_work_breakdown(%s)", [table])
+        with pytest.raises(psycopg.errors.RaiseException, match="not a work-breakdown table"):
+            conn.execute("SELECT loopctl_analyze_work_breakdown('api_keys')")
+    for table in ("stories", "story_dependencies", "epics", "epic_dependencies", "agents"):
+        assert _last_analyze(fresh_db, table) is None, table
+
+
+@pytest.mark.realdb
+async def test_the_analyze_function_runs_after_a_load_in_the_same_transaction(
+    two_tenants_committed: tuple[Urls, Runtime],
+) -> None:
+    urls, runtime = two_tenants_committed
+    tenant = await make_tenant(runtime)
+    async with await psycopg.AsyncConnection.connect(urls.app) as conn:
+        await conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.id)])
+        await conn.execute(
+            "INSERT INTO projects (tenant_id, id, name, slug) "
+            "VALUES (%s, gen_random_uuid(), 'p', 'pp')",
+            [tenant.id],
+        )
+        async with conn.transaction():  # a savepoint, as in the rolled-back test harness
+            await conn.execute(
+                "INSERT INTO epics (tenant_id, id, project_id, number, title) "
+                "SELECT %s, gen_random_uuid(), id, 1, 'e' FROM projects",
+                [tenant.id],
+            )
+            await conn.execute("SELECT loopctl_analyze_work_breakdown('epics')")
+        await conn.commit()
+    assert _last_analyze(urls, "epics") is not None
+
+
+@pytest.mark.realdb
+async def test_pg_stats_shows_the_app_role_no_values_of_tenant_tables(
+    two_tenants_committed: tuple[Urls, Runtime],
+) -> None:
+    urls, runtime = two_tenants_committed
+    tenant = await make_tenant(runtime)
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as writer:
+        await writer.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.id)])
+        for i in range(30):
+            await writer.execute(
+                "INSERT INTO agents (tenant_id, id, name, agent_type, model) "
+                "VALUES (%s, gen_random_uuid(), %s, 'implementer', 'secret-model')",
+                [tenant.id, f"a{i}"],
+            )
+    with psycopg.connect(urls.owner, autocommit=True) as owner:
+        owner.execute("ANALYZE agents")  # the statistics now hold the other tenant's values
+    stats = "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'agents'"
+    async with await psycopg.AsyncConnection.connect(urls.admin) as admin:
+        seen = [r[0] for r in await (await admin.execute(stats)).fetchall()]
+        assert any(v and "secret-model" in v for v in seen)  # BYPASSRLS sees them
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as app:
+        await app.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.id)])
+        # pg_stats, pg_stats_ext and pg_stats_ext_exprs hide every table with row-level
+        # security from roles without BYPASSRLS, even the caller's own tenant's.
+        for view in ("pg_stats", "pg_stats_ext", "pg_stats_ext_exprs"):
+            query = sql.SQL("SELECT count(*) FROM {} WHERE schemaname = 'public'")
+            count = await (await app.execute(query.format(sql.Identifier(view)))).fetchone()
+            assert count == (0,), view
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await app.execute("SELECT stavalues1 FROM pg_statistic")
+
+
+@pytest.mark.realdb
+async def test_what_the_app_role_still_sees_are_table_wide_totals(
+    two_tenants_committed: tuple[Urls, Runtime],
+) -> None:
+    # Documented in docs/architecture.md ("Statistics across tenants"): the planner's row
+    # estimates come from table-wide figures, so any role that can plan a query sees them.
+    urls, runtime = two_tenants_committed
+    tenant = await make_tenant(runtime)
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as writer:
+        await writer.execute("SELECT set_config('app.tenant_id', %s, false)", [str(tenant.id)])
+        await writer.execute(
+            "INSERT INTO agents (tenant_id, id, name, agent_type) SELECT %s, gen_random_uuid(),"
+            " 'a' || g, 'implementer' FROM generate_series(1, 500) g",
+            [tenant.id],
+        )
+    with psycopg.connect(urls.owner, autocommit=True) as owner:
+        owner.execute("ANALYZE agents")
+    async with await psycopg.AsyncConnection.connect(urls.app, autocommit=True) as app:
+        others = await make_tenant(runtime)
+        await app.execute("SELECT set_config('app.tenant_id', %s, false)", [str(others.id)])
+        assert await (await app.execute("SELECT count(*) FROM agents")).fetchone() == (0,)
+        reltuples = await (
+            await app.execute("SELECT reltuples FROM pg_class WHERE relname = 'agents'")
+        ).fetchone()
+        assert reltuples is not None
+        assert reltuples[0] >= 500
+        # And the plan of a query that finds nothing estimates other tenants' rows.
+        plan = await (await app.execute("EXPLAIN SELECT * FROM agents")).fetchone()
+        assert plan is not None
+        estimate = re.search(r"rows=(\d+)", str(plan[0]))
+        assert estimate is not None
+        assert int(estimate[1]) >= 100

@@ -25,15 +25,15 @@ class SmallTeapot(Teapot):
     pass
 
 
-async def _teapot(request: Request, exc: Exception) -> Response:
+async def _teapot(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"handled": type(exc).__name__}, status_code=418)
 
 
-async def _gone(request: Request, exc: Exception) -> Response:
+async def _gone(_request: Request, _exc: Exception) -> Response:
     return PlainTextResponse("gone by status", status_code=410)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def _server_error(_request: Request, exc: Exception) -> Response:
     calls.append(repr(exc))
     return PlainTextResponse("server error", status_code=500)
 
@@ -43,7 +43,7 @@ HANDLERS: dict[Any, Any] = {Teapot: _teapot, 410: _gone, Exception: _server_erro
 
 
 def _raising(exc: Exception, *, after_start: bool = False) -> Any:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(_scope: Scope, _receive: Receive, send: Send) -> None:
         if after_start:
             await send({"type": "http.response.start", "status": 200, "headers": []})
         raise exc
@@ -100,7 +100,7 @@ async def test_after_the_response_started_nothing_more_is_sent() -> None:
 
 
 def test_a_synchronous_handler_or_no_500_handler_is_refused() -> None:
-    def sync_handler(request: Request, exc: Exception) -> Response:
+    def sync_handler(_request: Request, _exc: Exception) -> Response:
         return PlainTextResponse("")
 
     with pytest.raises(RuntimeError, match="async"):

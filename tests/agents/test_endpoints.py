@@ -9,8 +9,9 @@ import pytest
 from loopctl.database.connections import Connection
 from loopctl.kit.schemas import METADATA_MAX_BYTES
 from loopctl.platform.runtime import Runtime
+from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
-from tests.fixtures.http import API, UNKNOWN_KEY, audit_rows, bearer, data_of, error_of, invalid
+from tests.fixtures.http import API, audit_rows, bearer, data_of, error_of, invalid
 
 AGENTS = f"{API}/agents"
 REGISTER = f"{AGENTS}/register"
@@ -232,24 +233,44 @@ async def test_list_sorts_by_name_by_default_and_filters_by_type(
     assert sorted(by_created) == ["alpha", "bravo", "charlie", "delta", "echo"]
 
 
+async def test_list_accepts_the_reference_sort_parameters(
+    client: httpx.AsyncClient, crew: tuple[Tenant, Key]
+) -> None:
+    _, key = crew
+    by_name = ["alpha", "bravo", "charlie", "delta", "echo"]
+    assert await names(client, key, sort_by="name") == by_name
+    assert await names(client, key, sort_by="name", sort_order="desc") == by_name[::-1]
+    assert await names(client, key, sort_by="name", sort_order="asc") == by_name
+    # The reference's inserted_at is our created_at.
+    assert await names(client, key, sort_by="inserted_at") == await names(
+        client, key, sort="created_at"
+    )
+    assert await names(client, key, sort="-inserted_at") == await names(
+        client, key, sort="-created_at"
+    )
+
+
 async def test_list_paginates_with_limit_offset_and_the_page_aliases(
     client: httpx.AsyncClient, crew: tuple[Tenant, Key]
 ) -> None:
     _, key = crew
     first = (await client.get(AGENTS, headers=key.headers)).json()
-    assert first["meta"] == {"total": 5, "limit": 50, "offset": 0}
+    assert first["meta"] == {"total": 5, "total_count": 5, "limit": 50, "offset": 0}
     page = (await client.get(AGENTS, params={"limit": 2, "offset": 2}, headers=key.headers)).json()
     assert [a["name"] for a in page["data"]] == ["charlie", "delta"]
-    assert page["meta"] == {"total": 5, "limit": 2, "offset": 2}
+    assert page["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 2}
     alias = await client.get(AGENTS, params={"page": 3, "page_size": 2}, headers=key.headers)
     assert [a["name"] for a in data_of(alias)] == ["echo"]
-    assert alias.json()["meta"] == {"total": 5, "limit": 2, "offset": 4}
+    assert alias.json()["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 4}
     filtered = await client.get(
         AGENTS, params={"agent_type": "implementer", "limit": 1}, headers=key.headers
     )
-    assert filtered.json()["meta"] == {"total": 3, "limit": 1, "offset": 0}
+    assert filtered.json()["meta"] == {"total": 3, "total_count": 3, "limit": 1, "offset": 0}
     beyond = await client.get(AGENTS, params={"offset": 10}, headers=key.headers)
-    assert beyond.json() == {"data": [], "meta": {"total": 5, "limit": 50, "offset": 10}}
+    assert beyond.json() == {
+        "data": [],
+        "meta": {"total": 5, "total_count": 5, "limit": 50, "offset": 10},
+    }
 
 
 @pytest.mark.parametrize(
@@ -262,7 +283,11 @@ async def test_list_paginates_with_limit_offset_and_the_page_aliases(
         ({"limit": 501}, "query.limit"),
         ({"offset": -1}, "query.offset"),
         ({"status": "active"}, "query.status"),
-        ({"sort_by": "name"}, "query.sort_by"),
+        ({"sort_by": "secret"}, "query.sort"),
+        ({"sort_by": "-name"}, "query.sort_by"),
+        ({"sort_by": "name", "sort": "name"}, "query.sort_by"),
+        ({"sort_order": "desc"}, "query.sort_order"),
+        ({"sort_by": "name", "sort_order": "down"}, "query.sort_order"),
     ],
 )
 async def test_list_rejects_bad_query_parameters(
@@ -317,48 +342,40 @@ async def test_last_seen_at_moves_when_usage_is_flushed(
 
 # --- authentication and roles -------------------------------------------------------------
 
-ROUTES = [
-    ("POST", REGISTER, {"name": "n", "agent_type": "implementer"}),
-    ("GET", AGENTS, None),
-    ("GET", f"{AGENTS}/0191d6a8-1c2b-7e3f-8a4b-5c6d7e8f9a0b", None),
-]
 
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-@pytest.mark.parametrize(
-    ("headers", "code"),
-    [
-        ({}, "unauthorized"),
-        (bearer("lc_short"), "invalid_api_key"),
-        (bearer(UNKNOWN_KEY), "invalid_api_key"),
-    ],
-)
-async def test_agent_routes_need_a_valid_key(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-    headers: dict[str, str],
-    code: str,
-) -> None:
-    error_of(await client.request(method, path, json=body, headers=headers), 401, code)
-
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES[1:])
-async def test_listing_and_showing_agents_needs_an_orchestrator_key(
-    client: httpx.AsyncClient, agent_key: Key, method: str, path: str, body: None
-) -> None:
-    error = error_of(
-        await client.request(method, path, headers=agent_key.headers), 403, "insufficient_role"
+class TestAccess(RouteAccess):
+    ROUTES = (
+        # An agent key describes its own agent: {agent_name} is the implementer's name.
+        Route(
+            "POST",
+            "/agents/register",
+            "agent",
+            {"name": "{agent_name}", "agent_type": "implementer"},
+        ),
+        Route("GET", "/agents", "orchestrator"),
+        Route("GET", "/agents/{agent}", "orchestrator", missing="agent_not_found"),
     )
-    assert error["details"] == {"required_role": "orchestrator", "role": "agent"}
+
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+        orchestrator = await make_key(runtime, tenant, "orchestrator", agent_name="conductor")
+        # The test's agent key, where it asks for one, is the tenant's only implementer.
+        listed = data_of(
+            await client.get(
+                AGENTS, params={"agent_type": "implementer"}, headers=tenant.user.headers
+            )
+        )
+        name = listed[0]["name"] if listed else "nobody"
+        return {"agent": str(orchestrator.agent_id), "agent_name": name}
+
+    async def after_foreign(
+        self, client: httpx.AsyncClient, conn: Connection, owner: Tenant, ids: Ids
+    ) -> None:
+        shown = data_of(await client.get(f"{AGENTS}/{ids['agent']}", headers=owner.user.headers))
+        assert shown["name"] == "conductor"
+        assert [r.action for r in await audit_rows(conn, owner.id, entity_type="agent")] == [
+            "registered"
+        ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-async def test_agent_routes_reject_unknown_query_parameters(
-    client: httpx.AsyncClient, user_key: Key, method: str, path: str, body: dict[str, Any] | None
-) -> None:
-    response = await client.request(
-        method, path, params={"x": "1"}, json=body, headers=user_key.headers
-    )
-    invalid(response, "query.x")
+async def test_a_key_too_short_to_be_one_is_invalid(client: httpx.AsyncClient) -> None:
+    error_of(await client.get(AGENTS, headers=bearer("lc_short")), 401, "invalid_api_key")

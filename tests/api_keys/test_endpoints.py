@@ -7,11 +7,11 @@ import pytest
 
 from loopctl.database.connections import Connection
 from loopctl.platform.runtime import Runtime
+from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import (
     API,
-    UNKNOWN_KEY,
     audit_rows,
     bearer,
     client_for,
@@ -367,58 +367,31 @@ async def test_a_key_may_revoke_itself_when_another_user_key_remains(
 
 # --- authentication and roles -------------------------------------------------------------
 
-ANY_ID = "0191d6a8-1c2b-7e3f-8a4b-5c6d7e8f9a0b"
-ROUTES = [
-    ("POST", KEYS, {"name": "k", "role": "agent", "agent_name": "x"}),
-    ("GET", KEYS, None),
-    ("GET", f"{KEYS}/{ANY_ID}", None),
-    ("DELETE", f"{KEYS}/{ANY_ID}", None),
-    ("POST", f"{KEYS}/{ANY_ID}/rotate", {}),
-]
 
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-@pytest.mark.parametrize(
-    ("headers", "code"),
-    [
-        ({}, "unauthorized"),
-        ({"Authorization": "Token abc"}, "unauthorized"),
-        (bearer(UNKNOWN_KEY), "invalid_api_key"),
-    ],
-)
-async def test_key_routes_need_a_valid_key(
-    client: httpx.AsyncClient, method: str, path: str, body: Any, headers: dict[str, str], code: str
-) -> None:
-    error_of(await client.request(method, path, json=body, headers=headers), 401, code)
-
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-@pytest.mark.parametrize("role", ["orchestrator", "agent"])
-async def test_key_routes_need_a_user_key(
-    client: httpx.AsyncClient,
-    conn: Connection,
-    tenant: Tenant,
-    orchestrator_key: Key,
-    agent_key: Key,
-    method: str,
-    path: str,
-    body: Any,
-    role: str,
-) -> None:
-    key = orchestrator_key if role == "orchestrator" else agent_key
-    audited = len(await audit_rows(conn, tenant.id))
-    path = path.replace(ANY_ID, str(key.id))  # even for its own key
-    response = await client.request(method, path, json=body, headers=key.headers)
-    error = error_of(response, 403, "insufficient_role")
-    assert error["details"] == {"required_role": "user", "role": role}
-    assert len(await audit_rows(conn, tenant.id)) == audited
-
-
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-async def test_key_routes_reject_unknown_query_parameters(
-    client: httpx.AsyncClient, user_key: Key, method: str, path: str, body: Any
-) -> None:
-    response = await client.request(
-        method, path, params={"force": "1"}, json=body, headers=user_key.headers
+class TestAccess(RouteAccess):
+    ROUTES = (
+        Route("POST", "/api_keys", "user", {"name": "k", "role": "agent", "agent_name": "x"}),
+        Route("GET", "/api_keys", "user"),
+        Route("GET", "/api_keys/{key}", "user", missing="api_key_not_found"),
+        Route("DELETE", "/api_keys/{key}", "user", missing="api_key_not_found"),
+        Route("POST", "/api_keys/{key}/rotate", "user", {}, "api_key_not_found"),
     )
-    invalid(response, "query.force")
+
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
+        # A second user key, so that revoking or rotating it is allowed.
+        spare = await make_key(runtime, tenant, "user", name="spare")
+        return {"key": str(spare.id)}
+
+    async def after_foreign(
+        self, client: httpx.AsyncClient, conn: Connection, owner: Tenant, ids: Ids
+    ) -> None:
+        shown = data_of(await client.get(f"{KEYS}/{ids['key']}", headers=owner.user.headers))
+        assert shown["status"] == "active"
+        assert [r.action for r in await audit_rows(conn, owner.id, entity_type="api_key")] == [
+            "created",
+            "created",
+        ]
+
+
+async def test_a_malformed_authorization_header_is_unauthorized(client: httpx.AsyncClient) -> None:
+    error_of(await client.get(KEYS, headers={"Authorization": "Token abc"}), 401, "unauthorized")

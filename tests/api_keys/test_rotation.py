@@ -173,7 +173,7 @@ async def test_a_user_key_replaced_by_rotation_does_not_count_as_a_spare(
     # The old key dies when its grace period ends, so revoking its replacement would leave
     # the tenant without any user key: the replacement is the last user key.
     new = data_of(await rotate(client, user_key, user_key.id), 201)["new_key"]
-    response = await client.delete(f"{KEYS}/{new['id']}", headers=user_key.headers)
+    response = await client.delete(f"{KEYS}/{new['id']}", headers=bearer(new["raw_key"]))
     error_of(response, 409, "last_user_key")
     revoked = data_of(await client.delete(f"{KEYS}/{user_key.id}", headers=bearer(new["raw_key"])))
     assert revoked["status"] == "revoked"

@@ -105,24 +105,48 @@ async def test_a_client_address_over_its_limit_gets_429_whatever_the_key(
         data_of(await elsewhere.get(ME, headers=agent.headers))
 
 
-async def test_failed_authentications_lock_out_the_address_even_with_a_good_key(
+async def test_failed_authentications_throttle_the_failures_but_not_valid_keys(
     session_db: Urls, cluster: Cluster, conn: Connection
 ) -> None:
-    runtime = rollback_runtime(session_db, cluster, conn, auth_failures_per_ip_per_minute=3)
+    runtime = rollback_runtime(session_db, cluster, conn, auth_failures_per_ip_per_minute=20)
     tenant = await make_tenant(runtime)
-    async with client_for(runtime, address="192.0.2.66") as guesser:
-        for token in ("garbage", UNKNOWN_KEY, "lc_" + "B" * 43):
-            error_of(await guesser.get(ME, headers=bearer(token)), 401, "invalid_api_key")
-        response = await guesser.get(ME, headers=tenant.user.headers)
-        limited(response, 3, "client address's failed authentications")
-        # Further guesses are refused before the key is looked up.
-        limited(
-            await guesser.get(ME, headers=bearer(UNKNOWN_KEY)),
-            3,
-            "client address's failed authentications",
-        )
+    agent = await make_key(runtime, tenant, "agent")
+    scope = "client address's failed authentications"
+    async with client_for(runtime, address="192.0.2.66") as nat:
+        # One misconfigured agent behind the address floods it with bad tokens...
+        for i in range(20):
+            token = ("garbage", UNKNOWN_KEY, "lc_" + "B" * 43)[i % 3]
+            error_of(await nat.get(ME, headers=bearer(token)), 401, "invalid_api_key")
+        # ...and is throttled, whether its tokens are malformed or merely unknown,
+        for token in ("garbage", UNKNOWN_KEY, "lc_" + "C" * 43):
+            limited(await nat.get(ME, headers=bearer(token)), 20, scope)
+        # while the other agents behind the same address carry on.
+        for key in (tenant.user, agent, tenant.user):
+            assert data_of(await nat.get(ME, headers=key.headers))["id"] == str(tenant.id)
+        limited(await nat.get(ME, headers=bearer(UNKNOWN_KEY)), 20, scope)
     async with client_for(runtime, address="192.0.2.67") as elsewhere:
-        data_of(await elsewhere.get(ME, headers=tenant.user.headers))
+        error_of(await elsewhere.get(ME, headers=bearer(UNKNOWN_KEY)), 401, "invalid_api_key")
+
+
+async def test_throttled_failures_are_not_counted_and_the_wait_ends(
+    session_db: Urls, cluster: Cluster, conn: Connection
+) -> None:
+    clock = FakeClock(60 * 28_333_334 + 5.0)
+    runtime = with_clock(
+        rollback_runtime(session_db, cluster, conn, auth_failures_per_ip_per_minute=3), clock
+    )
+    tenant = await make_tenant(runtime)
+    scope = "client address's failed authentications"
+    async with client_for(runtime) as client:
+        for _ in range(3):
+            error_of(await client.get(ME, headers=bearer(UNKNOWN_KEY)), 401, "invalid_api_key")
+        refused_at = clock.now
+        wait = limited(await client.get(ME, headers=bearer(UNKNOWN_KEY)), 3, scope)
+        data_of(await client.get(ME, headers=tenant.user.headers))
+        clock.now = refused_at + wait - 1
+        limited(await client.get(ME, headers=bearer(UNKNOWN_KEY)), 3, scope)
+        clock.now = refused_at + wait
+        error_of(await client.get(ME, headers=bearer(UNKNOWN_KEY)), 401, "invalid_api_key")
 
 
 async def test_successful_requests_do_not_count_as_failures(

@@ -86,9 +86,9 @@ def test_retry_after_is_exact_for_any_history(
     assert 1 <= wait <= 2 * window
     if wait > 1:
         clock.now = refused_at + wait - 1
-        assert limiter.exceeded("key:a", limit, window) is not None
+        assert limiter.exceeded("key:a", limit) is not None
     clock.now = refused_at + wait
-    assert limiter.exceeded("key:a", limit, window) is None
+    assert limiter.exceeded("key:a", limit) is None
 
 
 def test_the_window_slides() -> None:

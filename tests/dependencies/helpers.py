@@ -7,9 +7,9 @@ from uuid import UUID
 
 import httpx
 
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.platform.runtime import Runtime
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.stories.repository import StoryRow
 from tests.fixtures.factories import Key, Tenant
 from tests.fixtures.http import API, data_of

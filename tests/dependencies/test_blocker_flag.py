@@ -15,6 +15,7 @@ from tests.dependencies.helpers import build
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_tenant
 from tests.fixtures.http import committed_runtime
+from tests.fixtures.locks import wait_for_lock_wait
 from tests.fixtures.work import set_status
 
 
@@ -63,7 +64,12 @@ async def test_a_new_edge_to_a_verified_story_starts_verified(
     }
 
 
-async def _verify_and_hold(url: str, tenant: Tenant, story: UUID, release: asyncio.Event) -> None:
+INSERTING = "race-insert"
+
+
+async def _verify_and_hold(
+    url: str, tenant: Tenant, story: UUID, held: asyncio.Event, release: asyncio.Event
+) -> None:
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
         await set_tenant(conn, tenant.id)
         await conn.execute(
@@ -71,13 +77,15 @@ async def _verify_and_hold(url: str, tenant: Tenant, story: UUID, release: async
             " WHERE id = %s",
             [story],
         )
+        held.set()
         await release.wait()
 
 
 async def _insert(url: str, tenant: Tenant, story: UUID, depends_on: UUID) -> None:
     principal = Principal(tenant_id=tenant.id, role=tenant.principal().role, label="race")
     body = StoryDependencyCreate(story_id=story, depends_on_story_id=depends_on)
-    async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+    connect = psycopg.AsyncConnection.connect(url, application_name=INSERTING)
+    async with await connect as conn, conn.transaction():
         await set_tenant(conn, tenant.id)
         await service.create_story_dependency(conn, principal, body)
 
@@ -89,12 +97,14 @@ async def test_an_edge_inserted_while_its_target_is_being_verified_ends_up_verif
     async with committed_runtime(fresh_db, cluster) as runtime:
         tenant = await make_tenant(runtime)
         w = await build(runtime, tenant, {1: ["1.1"], 2: ["2.1"]})
-    release = asyncio.Event()
-    verifying = asyncio.create_task(_verify_and_hold(fresh_db.app, tenant, w.s("1.1"), release))
-    await asyncio.sleep(0.5)  # the verification has updated the row and holds it
+    held, release = asyncio.Event(), asyncio.Event()
+    verifying = asyncio.create_task(
+        _verify_and_hold(fresh_db.app, tenant, w.s("1.1"), held, release)
+    )
+    await held.wait()  # the verification has updated the row and holds it
     inserting = asyncio.create_task(_insert(fresh_db.app, tenant, w.s("2.1"), w.s("1.1")))
-    await asyncio.sleep(0.5)
     # The insert waits for the verification instead of reading the old status.
+    await wait_for_lock_wait(fresh_db.app, INSERTING)
     assert not inserting.done()
     release.set()
     await asyncio.gather(verifying, inserting)

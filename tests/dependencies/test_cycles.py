@@ -18,6 +18,7 @@ from tests.dependencies.helpers import World, build, epic_edge, link, story_edge
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_tenant
 from tests.fixtures.http import committed_runtime, data_of, error_of
+from tests.fixtures.locks import wait_for_lock_wait
 
 LAYOUT = {1: ["1.1", "1.2"], 2: ["2.1", "2.2"], 3: ["3.1"], 4: []}
 
@@ -164,19 +165,27 @@ async def _world_committed(runtime: Runtime) -> tuple[Tenant, World]:
 
 
 async def _insert(
-    url: str, tenant: Tenant, story: UUID, depends_on: UUID, *, hold: asyncio.Event | None
+    url: str,
+    tenant: Tenant,
+    story: UUID,
+    depends_on: UUID,
+    *,
+    name: str,
+    hold: tuple[asyncio.Event, asyncio.Event] | None,
 ) -> str:
-    """Insert one edge in its own transaction; with ``hold``, keep the transaction open
-    after the check and insert until the event is set, then commit."""
+    """Insert one edge in its own transaction; with ``hold`` (held, release), say when the
+    check and insert are done, then keep the transaction open until released."""
     principal = Principal(tenant_id=tenant.id, role=tenant.principal().role, label="race")
     body = StoryDependencyCreate(story_id=story, depends_on_story_id=depends_on)
-    async with await psycopg.AsyncConnection.connect(url) as conn:
+    async with await psycopg.AsyncConnection.connect(url, application_name=name) as conn:
         try:
             async with conn.transaction():
                 await set_tenant(conn, tenant.id)
                 await service.create_story_dependency(conn, principal, body)
                 if hold is not None:
-                    await hold.wait()
+                    held, release = hold
+                    held.set()
+                    await release.wait()
         except DependencyCycle:
             return "cycle"
     return "created"
@@ -188,12 +197,16 @@ async def test_two_inserts_that_together_close_a_cycle_cannot_both_succeed(
 ) -> None:
     async with committed_runtime(fresh_db, cluster) as runtime:
         tenant, w = await _world_committed(runtime)
-    release = asyncio.Event()
-    first = asyncio.create_task(_insert(fresh_db.app, tenant, w.s("2.1"), w.s("1.1"), hold=release))
-    await asyncio.sleep(0.5)  # the first has checked and inserted, and keeps its lock
-    second = asyncio.create_task(_insert(fresh_db.app, tenant, w.s("1.1"), w.s("2.1"), hold=None))
-    await asyncio.sleep(0.5)
-    # Without the per-project lock the second would have checked an acyclic graph by now.
+    held, release = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(
+        _insert(fresh_db.app, tenant, w.s("2.1"), w.s("1.1"), name="first", hold=(held, release))
+    )
+    await held.wait()  # the first has checked and inserted, and keeps its lock
+    second = asyncio.create_task(
+        _insert(fresh_db.app, tenant, w.s("1.1"), w.s("2.1"), name="second", hold=None)
+    )
+    # Without the per-project lock the second would not wait: it would check an acyclic graph.
+    await wait_for_lock_wait(fresh_db.app, "second")
     assert not second.done()
     release.set()
     assert sorted(await asyncio.gather(first, second)) == ["created", "cycle"]

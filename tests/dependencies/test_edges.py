@@ -76,8 +76,8 @@ async def test_lists_of_another_tenants_project_are_not_found(
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({}, "query.project_id"),
         ({"project_id": "nope"}, "query.project_id"),
+        ({"epic_id": "nope"}, "query.epic_id"),
         ({"project_id": "{p}", "epic_id": "nope"}, "query.epic_id"),
         ({"project_id": "{p}", "epic_id": "{foreign_epic}"}, "query.epic_id"),
         ({"project_id": "{p}", "limit": "0"}, "query.limit"),
@@ -165,7 +165,7 @@ async def test_create_list_and_delete_a_story_dependency(
     url = f"{API}/epics/{world.e(2)}/story_dependencies"
     page = (await client.get(url, headers=orchestrator_key.headers)).json()
     assert [d["id"] for d in page["data"]] == [created["id"]]
-    assert page["meta"] == {"total": 1, "limit": 50, "offset": 0}
+    assert page["meta"] == {"total": 1, "total_count": 1, "limit": 50, "offset": 0}
     url = f"{API}/epics/{world.e(1)}/story_dependencies"
     both = data_of(await client.get(url, params={"limit": 1}, headers=orchestrator_key.headers))
     assert [d["id"] for d in both] == [created["id"]]  # oldest first, edges touching epic 1

@@ -52,14 +52,14 @@ def test_cross_level_deadlock_is_found_transitively() -> None:
 def test_longest_chain_follows_hours_through_epic_edges() -> None:
     hours = {"1.1": 5.0, "1.2": 1.0, "2.1": 2.0, "2.2": 1.0, "3.1": 1.0}
     g = graph([("1.2", "1.1")], [(2, 1)])
-    chain, total = g.longest_chain(hours.__getitem__, lambda s: True)
+    chain, total = g.longest_chain(hours.__getitem__, lambda _: True)
     assert chain == ["1.1", "1.2", "2.1"]
     assert total == 8.0
 
 
 def test_longest_chain_skips_excluded_stories() -> None:
     g = graph([("1.2", "1.1")], [(2, 1)])
-    chain, total = g.longest_chain(lambda s: 1.0, lambda s: s != "1.1")
+    chain, total = g.longest_chain(lambda _: 1.0, lambda s: s != "1.1")
     assert chain in (["1.2", "2.1"], ["1.2", "2.2"])
     assert total == 2.0
 

@@ -8,8 +8,8 @@ import pytest
 from loopctl.database.connections import Connection
 from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build, link, numbers
-from tests.fixtures.factories import Tenant
-from tests.fixtures.http import API, data_of
+from tests.fixtures.factories import Key, Tenant
+from tests.fixtures.http import API, data_of, invalid
 from tests.fixtures.work import set_status
 
 READY = f"{API}/stories/ready"
@@ -116,11 +116,11 @@ async def test_story_and_epic_dependencies_combine(
         ("assigned", "unverified", False, True),
         ("implementing", "unverified", False, True),
         ("reported_done", "unverified", False, True),
-        ("pending", "rejected", False, True),
+        ("pending", "rejected", True, True),
         ("reported_done", "verified", False, False),
     ],
 )
-async def test_only_pending_unverified_stories_are_ready_and_verified_ones_never_blocked(
+async def test_only_pending_unverified_or_rejected_stories_are_ready_and_verified_never_blocked(
     client: httpx.AsyncClient,
     conn: Connection,
     runtime: Runtime,
@@ -160,10 +160,10 @@ async def test_filters_and_pagination(
     params: dict[str, str | int] = {"project_id": str(w.project.id), "limit": 2, "offset": 1}
     page = (await client.get(READY, params=params, headers=tenant.user.headers)).json()
     assert numbers(page["data"]) == ["1.2", "1.3"]
-    assert page["meta"] == {"total": 3, "limit": 2, "offset": 1}
+    assert page["meta"] == {"total": 3, "total_count": 3, "limit": 2, "offset": 1}
     params["offset"] = 10
     page = (await client.get(READY, params=params, headers=tenant.user.headers)).json()
-    assert page == {"data": [], "meta": {"total": 3, "limit": 2, "offset": 10}}
+    assert page == {"data": [], "meta": {"total": 3, "total_count": 3, "limit": 2, "offset": 10}}
     page = (await client.get(BLOCKED, params=params, headers=tenant.user.headers)).json()
     assert page["meta"]["total"] == 3
     params = {"project_id": str(w.project.id), "page": 2, "page_size": 1}
@@ -217,19 +217,109 @@ async def test_a_story_shows_its_dependencies_dependents_and_unblocks_count(
     await link(client, tenant.user, w, stories=[("2.1", "1.1"), ("2.10", "1.1"), ("2.9", "1.1")])
     await link(client, tenant.user, w, stories=[("1.1", "1.2")])
     shown = data_of(await client.get(f"{API}/stories/{w.s('1.1')}", headers=tenant.user.headers))
-    assert numbers(shown["dependencies"]) == ["1.2"]
-    assert numbers(shown["dependents"]) == ["2.1", "2.9", "2.10"]
+    # 1.1 waits for 1.2. As in the edge resource and the reference, story_id is the story
+    # that waits and depends_on_story_id the one it waits for.
+    [dependency] = shown["dependencies"]
+    assert dependency == {
+        "dependency_id": dependency["dependency_id"],
+        "story_id": str(w.s("1.1")),
+        "depends_on_story_id": str(w.s("1.2")),
+        "depends_on_story_number": "1.2",
+        "depends_on_story_title": "Story 1.2",
+        "depends_on_epic_id": str(w.e(1)),
+        "depends_on_agent_status": "pending",
+        "depends_on_verified_status": "unverified",
+    }
+    edges = data_of(
+        await client.get(f"{API}/epics/{w.e(1)}/story_dependencies", headers=tenant.user.headers)
+    )
+    edge = next(e for e in edges if e["id"] == dependency["dependency_id"])
+    assert (edge["story_id"], edge["depends_on_story_id"]) == (
+        dependency["story_id"],
+        dependency["depends_on_story_id"],
+    )
+    # 2.1, 2.9 and 2.10 wait for 1.1, in natural number order.
+    assert [d["dependent_story_number"] for d in shown["dependents"]] == ["2.1", "2.9", "2.10"]
     dependent = shown["dependents"][0]
-    assert dependent["story_id"] == str(w.s("2.1"))
-    assert set(dependent) == {
-        "dependency_id",
-        "story_id",
-        "epic_id",
-        "number",
-        "title",
-        "agent_status",
-        "verified_status",
+    assert dependent == {
+        "dependency_id": dependent["dependency_id"],
+        "dependent_story_id": str(w.s("2.1")),
+        "dependent_story_number": "2.1",
+        "dependent_story_title": "Story 2.1",
+        "dependent_epic_id": str(w.e(2)),
+        "dependent_agent_status": "pending",
+        "dependent_verified_status": "unverified",
+        "depends_on_story_id": str(w.s("1.1")),
     }
     assert shown["unblocks_count"] == 3
+    assert shown["project_mission"] is None
     lone = data_of(await client.get(f"{API}/stories/{w.s('1.2')}", headers=tenant.user.headers))
     assert (lone["dependencies"], lone["unblocks_count"]) == ([], 1)
+    assert [d["dependent_story_id"] for d in lone["dependents"]] == [str(w.s("1.1"))]
+
+
+async def test_without_a_project_the_lists_cover_every_active_project_of_the_tenant(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    agent_key: Key,
+) -> None:
+    first = await build(runtime, tenant, {1: ["1.1", "1.2"]})
+    second = await build(runtime, tenant, {1: ["1.1"], 2: ["2.1"]})
+    archived = await build(runtime, tenant, {1: ["1.1"]})
+    foreign = await build(runtime, other_tenant, {1: ["1.1", "1.2"]})
+    await link(client, tenant.user, first, stories=[("1.2", "1.1")])
+    await link(client, tenant.user, second, epics=[(2, 1)])
+    await link(client, other_tenant.user, foreign, stories=[("1.2", "1.1")])
+    response = await client.delete(
+        f"{API}/projects/{archived.project.id}", headers=tenant.user.headers
+    )
+    assert response.status_code == 200
+
+    # Oldest project first, then epic and story order; an agent key may ask.
+    page = (await client.get(READY, headers=agent_key.headers)).json()
+    assert [i["id"] for i in page["data"]] == [str(first.s("1.1")), str(second.s("1.1"))]
+    assert {i["project_id"] for i in page["data"]} == {
+        str(first.project.id),
+        str(second.project.id),
+    }
+    assert page["meta"] == {"total": 2, "total_count": 2, "limit": 50, "offset": 0}
+    listed = (await client.get(BLOCKED, headers=agent_key.headers)).json()
+    assert [i["id"] for i in listed["data"]] == [str(first.s("1.2")), str(second.s("2.1"))]
+    assert blockers(listed["data"][0]) == (["1.1"], [])
+    assert blockers(listed["data"][1]) == ([], [1])
+
+    # Pagination, and the reference's page aliases, over the whole tenant.
+    later = await client.get(READY, params={"limit": 1, "offset": 1}, headers=agent_key.headers)
+    assert [i["id"] for i in data_of(later)] == [str(second.s("1.1"))]
+    assert later.json()["meta"]["total"] == 2
+    past = await client.get(BLOCKED, params={"page": 3, "page_size": 1}, headers=agent_key.headers)
+    assert past.json() == {
+        "data": [],
+        "meta": {"total": 2, "total_count": 2, "limit": 1, "offset": 2},
+    }
+
+    # An epic alone names its project.
+    by_epic = await client.get(
+        READY, params={"epic_id": str(second.e(1))}, headers=agent_key.headers
+    )
+    assert [i["id"] for i in data_of(by_epic)] == [str(second.s("1.1"))]
+    for url in (READY, BLOCKED):
+        invalid(
+            await client.get(url, params={"epic_id": str(foreign.e(1))}, headers=agent_key.headers),
+            "query.epic_id",
+        )
+        invalid(
+            await client.get(
+                url,
+                params={"project_id": str(first.project.id), "epic_id": str(second.e(1))},
+                headers=agent_key.headers,
+            ),
+            "query.epic_id",
+        )
+        assert (await client.get(url)).status_code == 401
+
+    # The other tenant sees only its own.
+    theirs = data_of(await client.get(READY, headers=other_tenant.user.headers))
+    assert [i["id"] for i in theirs] == [str(foreign.s("1.1"))]

@@ -8,11 +8,11 @@ import pytest
 
 from loopctl.database.connections import Connection
 from loopctl.epics import service as epics
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.epics.schemas import EpicCreate
 from loopctl.kit.ids import new_id
 from loopctl.projects import service as projects
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import ProjectCreate
 from loopctl.stories import service as stories
 from loopctl.stories.repository import StoryRow

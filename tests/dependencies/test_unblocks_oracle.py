@@ -18,6 +18,7 @@ EPICS, STORIES = 4, 3
 STATUSES = [
     ("pending", "unverified"),
     ("pending", "unverified"),
+    ("pending", "rejected"),
     ("implementing", "unverified"),
     ("reported_done", "rejected"),
     ("reported_done", "verified"),

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from loopctl.database import schema
-from loopctl.database.connections import Connection, SingleConnection
+from loopctl.database.connections import SingleConnection
 from loopctl.platform.config import VERSION
 from loopctl.platform.runtime import Runtime
 from tests.fixtures.app import SECRET
@@ -20,11 +20,10 @@ from tests.fixtures.http import (
     committed_runtime,
     data_of,
     error_of,
-    rollback_runtime,
 )
 
 BASE = "http://testserver"
-LINKS = {"api", "openapi", "swagger_ui", "health", "ready", "metrics", "well_known"}
+LINKS = {"api", "routes", "openapi", "swagger_ui", "health", "ready", "metrics", "well_known"}
 
 
 # --- liveness and readiness ---------------------------------------------------------------
@@ -167,35 +166,3 @@ async def test_the_well_known_document_is_cacheable(client: httpx.AsyncClient) -
     stale = await client.get("/.well-known/loopctl", headers={"If-None-Match": 'W/"other"'})
     assert stale.status_code == 200
     assert stale.json() == first.json()
-
-
-async def test_links_use_the_public_url_and_the_signup_setting(
-    session_db: Urls, cluster: Cluster, conn: Connection
-) -> None:
-    runtime = rollback_runtime(
-        session_db, cluster, conn, public_url="https://loopctl.example/", allow_signup=False
-    )
-    async with client_for(runtime) as client:
-        doc = (await client.get("/.well-known/loopctl")).json()
-        root = data_of(await client.get(f"{API}/"))
-    assert doc["api_base"] == "https://loopctl.example/api/v1"
-    assert doc["auth"]["signup"]["enabled"] is False
-    assert root["links"]["openapi"] == "https://loopctl.example/api/v1/openapi.json"
-    assert all(url.startswith("https://loopctl.example/") for url in doc["links"].values())
-
-
-# --- the API reference --------------------------------------------------------------------
-
-
-async def test_swagger_ui_serves_html_for_the_openapi_document(client: httpx.AsyncClient) -> None:
-    response = await client.get("/swaggerui")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/html")
-    assert "swagger-ui" in response.text
-    assert "/api/v1/openapi.json" in response.text
-
-
-async def test_swagger_redirects_to_swagger_ui(client: httpx.AsyncClient) -> None:
-    response = await client.get("/swagger")
-    assert response.status_code in (301, 302, 307, 308)
-    assert response.headers["location"] == "/swaggerui"

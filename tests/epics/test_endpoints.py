@@ -48,7 +48,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/epics/{epic}/progress", "agent", missing="epic_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return (await make_world(runtime, tenant)).ids()
 
     async def after_foreign(
@@ -150,7 +150,7 @@ async def test_list_orders_by_position_then_number_with_story_counts(
 
     response = await client.get(f"{API}/projects/{project.id}/epics", headers=agent_key.headers)
     listed = data_of(response)
-    assert response.json()["meta"] == {"total": 3, "limit": 50, "offset": 0}
+    assert response.json()["meta"] == {"total": 3, "total_count": 3, "limit": 50, "offset": 0}
     assert [e["id"] for e in listed] == [str(second.id), str(first.id), str(late.id)]
     counts = [(e["story_count"], e["verified_count"], e["completion_percentage"]) for e in listed]
     assert counts == [(0, 0, 0.0), (1, 0, 0.0), (3, 1, 33.3)]
@@ -170,13 +170,25 @@ async def test_list_filters_by_phase_and_pages(
         response = await client.get(url, params=params, headers=agent_key.headers)
         return [e["number"] for e in data_of(response)], response.json()["meta"]
 
-    assert await numbers(phase="beta") == ([1, 3, 5], {"total": 3, "limit": 50, "offset": 0})
-    assert await numbers(phase="gamma") == ([], {"total": 0, "limit": 50, "offset": 0})
-    assert await numbers(limit=2, offset=1) == ([2, 3], {"total": 5, "limit": 2, "offset": 1})
-    assert await numbers(page=3, page_size=2) == ([5], {"total": 5, "limit": 2, "offset": 4})
+    assert await numbers(phase="beta") == (
+        [1, 3, 5],
+        {"total": 3, "total_count": 3, "limit": 50, "offset": 0},
+    )
+    assert await numbers(phase="gamma") == (
+        [],
+        {"total": 0, "total_count": 0, "limit": 50, "offset": 0},
+    )
+    assert await numbers(limit=2, offset=1) == (
+        [2, 3],
+        {"total": 5, "total_count": 5, "limit": 2, "offset": 1},
+    )
+    assert await numbers(page=3, page_size=2) == (
+        [5],
+        {"total": 5, "total_count": 5, "limit": 2, "offset": 4},
+    )
     assert await numbers(phase="beta", limit=1, offset=2) == (
         [5],
-        {"total": 3, "limit": 1, "offset": 2},
+        {"total": 3, "total_count": 3, "limit": 1, "offset": 2},
     )
 
 
@@ -210,7 +222,10 @@ async def test_list_rejects_bad_query_values(
 
 
 async def test_show_lists_the_stories_in_natural_number_order(
-    client: httpx.AsyncClient, conn: Connection, runtime: Runtime, tenant: Tenant, agent_key: Key
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    agent_key: Key,
 ) -> None:
     project = await make_project(runtime, tenant)
     epic = await make_epic(runtime, tenant, project, 2)

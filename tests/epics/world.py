@@ -7,10 +7,10 @@ from uuid import UUID
 import httpx
 
 from loopctl.database.connections import Connection
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
 from loopctl.platform.runtime import Runtime
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.stories.repository import StoryRow
 from tests.fixtures.factories import Tenant
 from tests.fixtures.http import API

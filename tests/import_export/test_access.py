@@ -19,7 +19,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/projects/{project}/export", "agent", missing="project_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return {"project": str((await make_project(runtime, tenant)).id)}
 
 
@@ -61,7 +61,35 @@ async def test_an_unknown_project_is_not_found(client: httpx.AsyncClient, user_k
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"epics": []}, "body.format"),
+        ({"epics": [{"number": True, "title": "t"}]}, "body.epics[0].number"),
+        ({"epics": [{"number": "2.0", "title": "t"}]}, "body.epics[0].number"),
+        (
+            {"epic_dependencies": [{"epic": 1, "depends_on": False}]},
+            "body.epic_dependencies[0].depends_on",
+        ),
+        (
+            {"story_dependencies": [{"story_number": "1.x", "depends_on": "1"}]},
+            "body.story_dependencies[0].story_number",
+        ),
+        (
+            {"story_dependencies": [{"story": "1", "story_number": "1", "depends_on": "2"}]},
+            "body.story_dependencies[0].story_number",
+        ),
+        ({"export_metadata": {"exported_at": "yesterday"}}, "body.export_metadata.exported_at"),
+        (
+            {
+                "epics": [
+                    {
+                        "number": 1,
+                        "title": "t",
+                        "stories": [
+                            {"number": "1.1", "title": "s", "initial_agent_status": "done"}
+                        ],
+                    }
+                ]
+            },
+            "body.epics[0].stories[0].initial_agent_status",
+        ),
         ({"format": "loopctl.project.v2", "epics": []}, "body.format"),
         ({"format": "loopctl.project.v1", "epics": {}}, "body.epics"),
         ({"format": "loopctl.project.v1", "epics": [], "extra": 1}, "body.extra"),

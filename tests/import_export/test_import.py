@@ -286,6 +286,7 @@ async def test_the_project_block_changes_the_project(
         "description": "From a plan",
         "repo_url": "https://example.com/org/repo",
         "tech_stack": "python",
+        "mission": "Ship the plan",
         "metadata": {"team": "a"},
     }
     report = data_of(await import_doc(client, user_key, project.id, plan() | {"project": block}))
@@ -293,7 +294,13 @@ async def test_the_project_block_changes_the_project(
     assert (await export_doc(client, user_key, project.id))["project"] == block
     shown = data_of(await client.get(f"{API}/projects/{project.id}", headers=user_key.headers))
     assert shown["slug"] == project.slug
-    assert shown["name"] == "Imported"
+    assert (shown["name"], shown["mission"]) == ("Imported", "Ship the plan")
+    # The slug and status the reference's export carries are read, never applied; null
+    # clears the mission.
+    again = plan() | {"project": {"slug": "elsewhere", "status": "archived", "mission": None}}
+    data_of(await import_doc(client, user_key, project.id, again, merge="true"))
+    shown = data_of(await client.get(f"{API}/projects/{project.id}", headers=user_key.headers))
+    assert (shown["slug"], shown["status"], shown["mission"]) == (project.slug, "active", None)
 
 
 async def test_progress_in_a_document_needs_a_user_key(
@@ -315,7 +322,11 @@ async def test_progress_in_a_document_needs_a_user_key(
     error = error_of(
         await import_doc(client, orchestrator_key, project.id, doc), 403, "status_import_needs_user"
     )
-    assert error["details"]["fields"] == ["body.epics[0].stories[0]", "body.epics[0].stories[2]"]
+    assert error["details"]["fields"] == [
+        "body.epics[0].stories[0].agent_status",
+        "body.epics[0].stories[0].verified_status",
+        "body.epics[0].stories[2].agent_status",
+    ]
     assert (await export_doc(client, user_key, project.id))["epics"] == []
     data_of(await import_doc(client, user_key, project.id, doc))
     exported = await export_doc(client, user_key, project.id)

@@ -181,7 +181,10 @@ async def test_more_epics_than_the_limit_are_rejected(
     ],
 )
 async def test_the_service_enforces_its_limits(
-    conn: Connection, runtime: Runtime, tenant: Tenant, limits: Limits, what: str
+    runtime: Runtime,
+    tenant: Tenant,
+    limits: Limits,
+    what: str,
 ) -> None:
     project = await make_project(runtime, tenant)
     doc = ProjectDocument.model_validate(plan())

@@ -76,6 +76,10 @@ async def test_the_implementer_cannot_report_its_own_story(
 ) -> None:
     await implemented(client, story, agent_key)
     error_of(await post(client, story, "report", agent_key), 409, "self_report_blocked")
+    blocked = await audit_rows(conn, tenant.id, entity_id=story.id)
+    assert blocked[-1].action == "self_report_blocked"
+    assert blocked[-1].actor_agent_id == agent_key.agent_id
+    assert blocked[-1].after == {"attempted": "report", "refused": "self_report_blocked"}
 
 
 async def test_another_agent_may_report(

@@ -48,7 +48,7 @@ class TestAccess(RouteAccess):
         Route("GET", "/projects/{project}/progress", "agent", missing="project_not_found"),
     )
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return {"project": str((await make_project(runtime, tenant)).id)}
 
 
@@ -122,6 +122,7 @@ async def test_create_returns_the_project_and_audits_it(
         description="The shop",
         repo_url="https://github.com/acme/shop",
         tech_stack="python, postgres",
+        mission="Let customers pay in two clicks",
         metadata={"team": "blue"},
     )
     project = data_of(await client.post(PROJECTS, json=body, headers=orchestrator_key.headers), 201)
@@ -135,6 +136,7 @@ async def test_create_returns_the_project_and_audits_it(
         "description",
         "repo_url",
         "tech_stack",
+        "mission",
         "status",
         "metadata",
         "archived_at",
@@ -171,7 +173,10 @@ async def test_an_archived_projects_slug_stays_taken(
 
 
 async def test_active_projects_are_limited_and_archived_ones_do_not_count(
-    session_db: Urls, cluster: Cluster, conn: Connection, tenant: Tenant, user_key: Key
+    session_db: Urls,
+    cluster: Cluster,
+    conn: Connection,
+    user_key: Key,
 ) -> None:
     runtime = rollback_runtime(session_db, cluster, conn, max_projects=2)
     async with client_for(runtime) as client:
@@ -210,16 +215,19 @@ async def test_list_hides_archived_projects_unless_asked_and_sorts_by_name(
         response = await client.get(PROJECTS, params=params, headers=user_key.headers)
         return [p["slug"] for p in data_of(response)], response.json()["meta"]
 
-    assert await slugs() == (["a-slug", "b-slug", "c-slug"], {"total": 3, "limit": 50, "offset": 0})
+    assert await slugs() == (
+        ["a-slug", "b-slug", "c-slug"],
+        {"total": 3, "total_count": 3, "limit": 50, "offset": 0},
+    )
     assert (await slugs(sort="-name"))[0] == ["c-slug", "b-slug", "a-slug"]
     assert (await slugs(sort="-created_at"))[0] == ["b-slug", "a-slug", "c-slug"]
     assert await slugs(sort="created_at", include_archived="true") == (
         ["c-slug", "a-slug", "b-slug", "z-archived"],
-        {"total": 4, "limit": 50, "offset": 0},
+        {"total": 4, "total_count": 4, "limit": 50, "offset": 0},
     )
     assert await slugs(status="archived") == (
         ["z-archived"],
-        {"total": 1, "limit": 50, "offset": 0},
+        {"total": 1, "total_count": 1, "limit": 50, "offset": 0},
     )
     assert (await slugs(status="active", include_archived="true"))[0] == [
         "a-slug",
@@ -242,12 +250,12 @@ async def test_list_pages_with_limit_offset_and_the_page_aliases(
         PROJECTS, params={"limit": 2, "offset": 1}, headers=agent_key.headers
     )
     assert [p["name"] for p in data_of(response)] == ["P1", "P2"]
-    assert response.json()["meta"] == {"total": 5, "limit": 2, "offset": 1}
+    assert response.json()["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 1}
     response = await client.get(
         PROJECTS, params={"page": 3, "page_size": 2}, headers=agent_key.headers
     )
     assert [p["name"] for p in data_of(response)] == ["P4"]
-    assert response.json()["meta"] == {"total": 5, "limit": 2, "offset": 4}
+    assert response.json()["meta"] == {"total": 5, "total_count": 5, "limit": 2, "offset": 4}
 
 
 # --- show ---------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ async def test_lists_sort_numbers_naturally_within_epics_by_position(
 
     by_epic = await client.get(f"{API}/epics/{later.id}/stories", headers=agent_key.headers)
     assert numbers(by_epic) == ["1", "1.1", "1.1.5", "1.2", "1.9", "1.10"]
-    assert by_epic.json()["meta"] == {"total": 6, "limit": 50, "offset": 0}
+    assert by_epic.json()["meta"] == {"total": 6, "total_count": 6, "limit": 50, "offset": 0}
     by_project = await client.get(
         f"{API}/stories", params={"project_id": str(project.id)}, headers=agent_key.headers
     )

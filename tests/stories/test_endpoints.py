@@ -42,7 +42,7 @@ class TestAccess(RouteAccess):
         "id": "{epic}",
     }
 
-    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:
+    async def world(self, client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant) -> Ids:  # noqa: ARG002
         return (await make_world(runtime, tenant)).ids()
 
     async def after_forbidden(self, client: httpx.AsyncClient, ids: Ids, reader: Key) -> None:

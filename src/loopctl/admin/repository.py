@@ -4,34 +4,30 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.tenants.repository import TenantRow
+from loopctl.kit.repository import fetch_one, fetch_value, returning
+from loopctl.tenants.rows import TenantRow
 
 
 async def count_tenants(conn: Connection) -> int:
-    cur = await conn.execute("SELECT count(*) FROM tenants")
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(await fetch_value(conn, "SELECT count(*) FROM tenants") or 0)
 
 
 async def tenant_by_slug(conn: Connection, slug: str) -> TenantRow | None:
-    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
-        await cur.execute("SELECT * FROM tenants WHERE slug = %s FOR NO KEY UPDATE", [slug])
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, TenantRow, "SELECT * FROM tenants WHERE slug = %s FOR NO KEY UPDATE", [slug]
+    )
 
 
 async def set_tenant_status(conn: Connection, tenant_id: UUID, status: str) -> TenantRow:
-    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
-        await cur.execute(
-            "UPDATE tenants SET status = %s, updated_at = now() WHERE id = %s RETURNING *",
-            [status, tenant_id],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        TenantRow,
+        "UPDATE tenants SET status = %s, updated_at = now() WHERE id = %s RETURNING *",
+        [status, tenant_id],
+    )
 
 
 async def insert_superadmin_key(

@@ -12,7 +12,7 @@ from loopctl.kit.ids import new_id
 from loopctl.platform.config import Settings
 from loopctl.platform.errors import NotFound
 from loopctl.tenants import service as tenants
-from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.rows import TenantRow
 
 
 class TenantNotFound(NotFound):

@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
 
 from loopctl.agents import service
 from loopctl.agents.errors import AgentNameTaken, AgentNotFound, KeyBoundToOtherAgent
@@ -14,6 +14,7 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.kit.sorting import sort_query
 
 router = api_router("/agents", tag="agents")
 
@@ -30,7 +31,7 @@ async def register_agent(
     """Register an agent (user keys: 201), or describe the caller's own agent (agent and orchestrator keys: 200)."""
     row, created = await service.register(conn, principal, body)
     response.status_code = 201 if created else 200
-    return Item(data=Agent.model_validate(row))
+    return Item(data=service.view(row))
 
 
 @router.get("", response_model=Page[Agent])
@@ -40,18 +41,14 @@ async def list_agents(
     page: PageParams,
     agent_type: Annotated[AgentType | None, Query(description="Only agents of this type")] = None,
     sort: Annotated[
-        str | None,
-        Query(
-            description="Comma-separated fields, '-' for descending: name, agent_type, "
-            "last_seen_at, created_at (default name)"
-        ),
+        str | None, Depends(sort_query("name, agent_type, last_seen_at, created_at", "name"))
     ] = None,
 ) -> Page[Agent]:
     """List the tenant's agents."""
     rows, total = await service.list_agents(
         conn, principal, agent_type=agent_type, sort=sort, page=page
     )
-    return page_of([Agent.model_validate(r) for r in rows], total, page)
+    return page_of([service.view(r) for r in rows], total, page)
 
 
 @router.get("/{agent_id}", response_model=Item[Agent], responses=errors(AgentNotFound))
@@ -59,4 +56,4 @@ async def get_agent(
     agent_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[Agent]:
     """Show one agent."""
-    return Item(data=Agent.model_validate(await service.get(conn, principal, agent_id)))
+    return Item(data=service.view(await service.get(conn, principal, agent_id)))

@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.kit.repository import Filters, fetch_one, fetch_page, returning
 from loopctl.kit.sql import maybe
 
 
@@ -38,32 +38,26 @@ async def insert(
     provider: str | None,
     metadata: dict[str, Any],
 ) -> AgentRow:
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute(
-            """
-            INSERT INTO agents (tenant_id, id, name, agent_type, model, provider, metadata,
-                                last_seen_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, now())
-            RETURNING *
-            """,
-            [tenant_id, id, name, agent_type, model, provider, Jsonb(metadata)],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        AgentRow,
+        """
+        INSERT INTO agents (tenant_id, id, name, agent_type, model, provider, metadata,
+                            last_seen_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, now())
+        RETURNING *
+        """,
+        [tenant_id, id, name, agent_type, model, provider, Jsonb(metadata)],
+    )
 
 
 async def get(conn: Connection, agent_id: UUID, *, for_update: bool = False) -> AgentRow | None:
     query = sql.SQL("SELECT * FROM agents WHERE id = %s{}").format(maybe(" FOR UPDATE", for_update))
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute(query, [agent_id])
-        return await cur.fetchone()
+    return await fetch_one(conn, AgentRow, query, [agent_id])
 
 
 async def get_by_name(conn: Connection, name: str) -> AgentRow | None:
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute("SELECT * FROM agents WHERE name = %s", [name])
-        return await cur.fetchone()
+    return await fetch_one(conn, AgentRow, "SELECT * FROM agents WHERE name = %s", [name])
 
 
 async def update_profile(
@@ -74,19 +68,17 @@ async def update_profile(
     provider: str | None,
     metadata: dict[str, Any],
 ) -> AgentRow:
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute(
-            """
-            UPDATE agents SET model = %s, provider = %s, metadata = %s, last_seen_at = now(),
-                              updated_at = now()
-             WHERE id = %s
-            RETURNING *
-            """,
-            [model, provider, Jsonb(metadata), agent_id],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        AgentRow,
+        """
+        UPDATE agents SET model = %s, provider = %s, metadata = %s, last_seen_at = now(),
+                          updated_at = now()
+         WHERE id = %s
+        RETURNING *
+        """,
+        [model, provider, Jsonb(metadata), agent_id],
+    )
 
 
 async def list_page(
@@ -97,16 +89,13 @@ async def list_page(
     limit: int,
     offset: int,
 ) -> tuple[list[AgentRow], int]:
-    where = sql.SQL("WHERE (%(agent_type)s::text IS NULL OR agent_type = %(agent_type)s)")
-    params = {"agent_type": agent_type, "limit": limit, "offset": offset}
-    async with conn.cursor(row_factory=class_row(AgentRow)) as cur:
-        await cur.execute(
-            sql.SQL("SELECT * FROM agents {} {} LIMIT %(limit)s OFFSET %(offset)s").format(
-                where, order_by
-            ),
-            params,
-        )
-        rows = await cur.fetchall()
-    count = await conn.execute(sql.SQL("SELECT count(*) FROM agents {}").format(where), params)
-    total = await count.fetchone()
-    return rows, int(total[0]) if total else 0
+    return await fetch_page(
+        conn,
+        AgentRow,
+        select=sql.SQL("SELECT * FROM agents"),
+        count_from=sql.SQL("agents"),
+        filters=Filters().given("agent_type = %(agent_type)s", agent_type=agent_type),
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+    )

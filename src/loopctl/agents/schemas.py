@@ -5,12 +5,13 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.schemas import Input, Metadata, Name, Output, Timestamp
 
 AgentType = Literal["implementer", "orchestrator"]
 Label = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
 ]
 
 

@@ -17,6 +17,11 @@ from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.sorting import order_by
 
+
+def view(row: AgentRow) -> Agent:
+    return Agent.model_validate(row)
+
+
 SORTABLE = {
     "name": "name",
     "agent_type": "agent_type",
@@ -56,7 +61,7 @@ async def create(
         entity_type="agent",
         entity_id=row.id,
         action="registered",
-        after=Agent.model_validate(row),
+        after=view(row),
     )
     return row
 
@@ -91,7 +96,7 @@ async def register(
     updated = await repository.update_profile(
         conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
     )
-    before, after = Agent.model_validate(bound), Agent.model_validate(updated)
+    before, after = view(bound), view(updated)
     if (bound.model, bound.provider, bound.metadata) != (
         updated.model,
         updated.provider,
@@ -109,7 +114,7 @@ async def register(
     return updated, False
 
 
-async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:
+async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, agent_id)
     if row is None:
         raise AgentNotFound()
@@ -125,7 +130,7 @@ async def find(conn: Connection, *, agent_id: UUID | None, name: str | None) -> 
 
 async def list_agents(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     agent_type: str | None,
     sort: str | None,

@@ -11,6 +11,7 @@ from loopctl.api_keys.errors import (
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
+    KeyInGracePeriod,
     LastUserKey,
     RoleTooHigh,
 )
@@ -24,7 +25,7 @@ from loopctl.api_keys.schemas import (
     as_created,
 )
 from loopctl.api_keys.service import KeyPolicy
-from loopctl.auth.dependencies import UserPrincipal
+from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
@@ -46,7 +47,7 @@ Policy = Annotated[KeyPolicy, Depends(key_policy)]
     "",
     status_code=201,
     response_model=Item[ApiKeyCreated],
-    responses=errors(RoleTooHigh, ApiKeyLimitReached, AgentKeyExists),
+    responses=errors(RoleTooHigh, KeyInGracePeriod, ApiKeyLimitReached, AgentKeyExists),
 )
 async def create_api_key(
     body: ApiKeyCreate, conn: RequestConn, principal: UserPrincipal, policy: Policy
@@ -74,6 +75,13 @@ async def list_api_keys(
     return page_of([service.view(r) for r in rows], total, page)
 
 
+# Before /{api_key_id}, which would take "me" for a malformed id.
+@router.get("/me", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
+async def get_my_api_key(conn: RequestConn, principal: AgentPrincipal) -> Item[ApiKey]:
+    """The calling key itself: its role, its agent, its status (never its secret)."""
+    return Item(data=service.view(await service.current(conn, principal)))
+
+
 @router.get("/{api_key_id}", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
 async def get_api_key(
     api_key_id: UUID, conn: RequestConn, principal: UserPrincipal
@@ -83,7 +91,9 @@ async def get_api_key(
 
 
 @router.delete(
-    "/{api_key_id}", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound, LastUserKey)
+    "/{api_key_id}",
+    response_model=Item[ApiKey],
+    responses=errors(ApiKeyNotFound, KeyInGracePeriod, LastUserKey),
 )
 async def revoke_api_key(
     api_key_id: UUID, conn: RequestConn, principal: UserPrincipal
@@ -96,7 +106,7 @@ async def revoke_api_key(
     "/{api_key_id}/rotate",
     status_code=201,
     response_model=Item[ApiKeyRotated],
-    responses=errors(ApiKeyNotFound, ApiKeyNotRotatable),
+    responses=errors(ApiKeyNotFound, KeyInGracePeriod, ApiKeyNotRotatable),
 )
 async def rotate_api_key(
     api_key_id: UUID,

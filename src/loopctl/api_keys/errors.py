@@ -34,3 +34,11 @@ class LastUserKey(Conflict):
     default_message = (
         "This is the tenant's last live user key; create or rotate another user key first"
     )
+
+
+class KeyInGracePeriod(Forbidden):
+    code = "key_in_grace_period"
+    default_message = (
+        "This key was replaced by rotation and works only until its grace period ends; "
+        "manage keys (create, rotate, revoke) with its replacement"
+    )

@@ -1,17 +1,18 @@
 """SQL for API keys. The key hash is written here and never read back out."""
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import LiteralString
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.database.connections import Connection
+from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value, returning
 from loopctl.kit.sql import maybe
 
 # status is computed with the database clock so every process agrees on expiry.
-_SELECT = sql.SQL("""
+_COLUMNS = sql.SQL("""
 SELECT k.tenant_id, k.id, k.name, k.key_prefix, k.role, k.agent_id, a.name AS agent_name,
        k.expires_at, k.revoked_at, k.rotated_at, k.replaces_key_id, k.last_used_at,
        k.created_by_key_id, k.created_at, k.updated_at,
@@ -19,34 +20,15 @@ SELECT k.tenant_id, k.id, k.name, k.key_prefix, k.role, k.agent_id, a.name AS ag
             WHEN k.expires_at IS NOT NULL AND k.expires_at <= now() THEN 'expired'
             WHEN k.rotated_at IS NOT NULL THEN 'rotated'
             ELSE 'active' END AS status
-  FROM api_keys k LEFT JOIN agents a ON a.tenant_id = k.tenant_id AND a.id = k.agent_id
 """)
-_LIVE = sql.SQL("k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())")
-_FILTERS = sql.SQL("""
- WHERE (%(all)s OR {live})
-   AND (%(role)s::text IS NULL OR k.role = %(role)s)
-   AND (%(agent)s::uuid IS NULL OR k.agent_id = %(agent)s)
-""").format(live=_LIVE)
+_AGENT = sql.SQL(" LEFT JOIN agents a ON a.tenant_id = k.tenant_id AND a.id = k.agent_id")
+_SELECT = sql.SQL("{} FROM api_keys k{}").format(_COLUMNS, _AGENT)
+_LIVE = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyRow:
-    tenant_id: UUID
-    id: UUID
-    name: str
-    key_prefix: str
-    role: str
-    agent_id: UUID | None
-    agent_name: str | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    rotated_at: datetime | None
-    replaces_key_id: UUID | None
-    last_used_at: datetime | None
-    created_by_key_id: UUID | None
-    created_at: datetime
-    updated_at: datetime
-    status: str
+def _written(write: LiteralString) -> sql.Composed:
+    """A write ending in ``RETURNING *``, read back as ``_SELECT`` reads a key: one statement."""
+    return sql.SQL("WITH k AS ({}) {} FROM k{}").format(sql.SQL(write), _COLUMNS, _AGENT)
 
 
 async def insert(
@@ -63,12 +45,17 @@ async def insert(
     replaces_key_id: UUID | None,
     created_by_key_id: UUID | None,
 ) -> ApiKeyRow:
-    await conn.execute(
-        """
-        INSERT INTO api_keys (tenant_id, id, name, key_hash, key_prefix, role, agent_id,
-                              expires_at, replaces_key_id, created_by_key_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
+    return await returning(
+        conn,
+        ApiKeyRow,
+        _written(
+            """
+            INSERT INTO api_keys (tenant_id, id, name, key_hash, key_prefix, role, agent_id,
+                                  expires_at, replaces_key_id, created_by_key_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING *
+            """
+        ),
         [
             tenant_id,
             id,
@@ -82,16 +69,11 @@ async def insert(
             created_by_key_id,
         ],
     )
-    row = await get(conn, id)
-    assert row is not None
-    return row
 
 
 async def get(conn: Connection, key_id: UUID, *, for_update: bool = False) -> ApiKeyRow | None:
     query = sql.SQL("{} WHERE k.id = %s{}").format(_SELECT, maybe(" FOR UPDATE OF k", for_update))
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(query, [key_id])
-        return await cur.fetchone()
+    return await fetch_one(conn, ApiKeyRow, query, [key_id])
 
 
 async def current_for_agent(conn: Connection, agent_id: UUID) -> ApiKeyRow | None:
@@ -99,15 +81,16 @@ async def current_for_agent(conn: Connection, agent_id: UUID) -> ApiKeyRow | Non
     query = sql.SQL(
         "{} WHERE k.agent_id = %s AND k.revoked_at IS NULL AND k.rotated_at IS NULL FOR UPDATE OF k"
     ).format(_SELECT)
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(query, [agent_id])
-        return await cur.fetchone()
+    return await fetch_one(conn, ApiKeyRow, query, [agent_id])
 
 
 async def count_live(conn: Connection) -> int:
-    cur = await conn.execute(sql.SQL("SELECT count(*) FROM api_keys k WHERE {}").format(_LIVE))
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(
+        await fetch_value(
+            conn, sql.SQL("SELECT count(*) FROM api_keys k WHERE {}").format(sql.SQL(_LIVE))
+        )
+        or 0
+    )
 
 
 async def lock_live_user_keys(conn: Connection) -> list[UUID]:
@@ -116,7 +99,7 @@ async def lock_live_user_keys(conn: Connection) -> list[UUID]:
     query = sql.SQL(
         "SELECT k.id FROM api_keys k WHERE k.role = 'user' AND k.rotated_at IS NULL AND {}"
         " ORDER BY k.id FOR UPDATE"
-    ).format(_LIVE)
+    ).format(sql.SQL(_LIVE))
     cur = await conn.execute(query)
     return [row[0] for row in await cur.fetchall()]
 
@@ -130,45 +113,44 @@ async def list_page(
     limit: int,
     offset: int,
 ) -> tuple[list[ApiKeyRow], int]:
-    params = {
-        "all": include_inactive,
-        "role": role,
-        "agent": agent_id,
-        "limit": limit,
-        "offset": offset,
-    }
-    query = sql.SQL(
-        "{} {} ORDER BY k.created_at DESC, k.id DESC LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(_SELECT, _FILTERS)
-    async with conn.cursor(row_factory=class_row(ApiKeyRow)) as cur:
-        await cur.execute(query, params)
-        rows = await cur.fetchall()
-    count = await conn.execute(
-        sql.SQL("SELECT count(*) FROM api_keys k {}").format(_FILTERS), params
+    return await fetch_page(
+        conn,
+        ApiKeyRow,
+        select=_SELECT,
+        count_from=sql.SQL("api_keys k"),
+        filters=Filters()
+        .when(not include_inactive, _LIVE)
+        .given("k.role = %(role)s", role=role)
+        .given("k.agent_id = %(agent)s", agent=agent_id),
+        order_by=sql.SQL("ORDER BY k.created_at DESC, k.id DESC"),
+        limit=limit,
+        offset=offset,
     )
-    total = await count.fetchone()
-    return rows, int(total[0]) if total else 0
 
 
 async def revoke(conn: Connection, key_id: UUID) -> ApiKeyRow:
-    await conn.execute(
-        "UPDATE api_keys SET revoked_at = now(), updated_at = now() WHERE id = %s", [key_id]
+    return await returning(
+        conn,
+        ApiKeyRow,
+        _written(
+            "UPDATE api_keys SET revoked_at = now(), updated_at = now() WHERE id = %s RETURNING *"
+        ),
+        [key_id],
     )
-    row = await get(conn, key_id)
-    assert row is not None
-    return row
 
 
 async def mark_rotated(conn: Connection, key_id: UUID, grace_until: datetime) -> ApiKeyRow:
-    await conn.execute(
-        """
-        UPDATE api_keys
-           SET rotated_at = now(), updated_at = now(),
-               expires_at = least(coalesce(expires_at, 'infinity'), %s)
-         WHERE id = %s
-        """,
+    return await returning(
+        conn,
+        ApiKeyRow,
+        _written(
+            """
+            UPDATE api_keys
+               SET rotated_at = now(), updated_at = now(),
+                   expires_at = least(coalesce(expires_at, 'infinity'), %s)
+             WHERE id = %s
+            RETURNING *
+            """
+        ),
         [grace_until, key_id],
     )
-    row = await get(conn, key_id)
-    assert row is not None
-    return row

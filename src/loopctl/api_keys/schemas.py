@@ -4,10 +4,10 @@ from collections.abc import Sequence
 from typing import Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from loopctl.kit.schemas import Input, Name, Output, Timestamp
+from loopctl.kit.schemas import ExpiryTimestamp, Input, Name, Output, Timestamp
 
 KeyRole = Literal["user", "orchestrator", "agent"]
 KeyStatus = Literal["active", "rotated", "expired", "revoked"]
@@ -39,7 +39,7 @@ class ApiKeyCreated(ApiKey):
 class ApiKeyCreate(Input):
     name: Name
     role: KeyRole = Field(description="No higher than the caller's own role")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: ExpiryTimestamp | None = Field(
         default=None,
         description="When the key stops working (ISO 8601 with a UTC offset); default: the "
         "tenant's api_key_default_ttl_days setting, or never",
@@ -100,7 +100,7 @@ class ApiKeyRotate(Input):
         description="How long the old key keeps working (0-168); default: the tenant's "
         "api_key_rotation_grace_hours setting",
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: ExpiryTimestamp | None = Field(
         default=None, description="Expiry of the new key; default as for a new key"
     )
 

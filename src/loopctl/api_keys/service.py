@@ -11,10 +11,11 @@ from loopctl.api_keys.errors import (
     ApiKeyLimitReached,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
+    KeyInGracePeriod,
     LastUserKey,
     RoleTooHigh,
 )
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyRotate
 from loopctl.audit import service as audit
 from loopctl.auth.keys import KeyHasher, display_prefix, generate_key
@@ -85,11 +86,11 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
     agent = await agents.find(conn, agent_id=body.agent_id, name=body.agent_name)
     if agent is None:
         if body.agent_id is not None:
-            raise UnprocessableEntity.for_field("body.agent_id", "no agent with this id")
+            raise UnprocessableEntity.for_field("agent_id", "no agent with this id")
         assert body.agent_name is not None
         agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
     elif agent.agent_type != expected:
-        field = "body.agent_id" if body.agent_id is not None else "body.agent_name"
+        field = "agent_id" if body.agent_id is not None else "agent_name"
         raise UnprocessableEntity.for_field(
             field,
             f"agent {agent.name!r} is an {agent.agent_type}; {body.role} keys bind "
@@ -119,9 +120,16 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
     return agent.id
 
 
+def _require_current_key(principal: Principal) -> None:
+    """Keys are managed only with a current key, never one in its rotation grace period."""
+    if principal.in_grace:
+        raise KeyInGracePeriod(details={"api_key_id": str(principal.key_id)})
+
+
 async def create(
     conn: Connection, principal: Principal, body: ApiKeyCreate, policy: KeyPolicy
 ) -> tuple[ApiKeyRow, str]:
+    _require_current_key(principal)
     role = Role(body.role)
     if not principal.role.at_least(role):
         raise RoleTooHigh(
@@ -132,7 +140,7 @@ async def create(
     settings = await tenant_settings.load(conn, principal.tenant, lock=True)
     if await repository.count_live(conn) >= policy.max_live_keys:
         raise ApiKeyLimitReached(details={"limit": policy.max_live_keys})
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     agent_id = await _bind_agent(conn, principal, body) if role is not Role.user else None
     return await issue(
         conn,
@@ -145,8 +153,16 @@ async def create(
     )
 
 
-async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, key_id)
+    if row is None:
+        raise ApiKeyNotFound()
+    return row
+
+
+async def current(conn: Connection, principal: Principal) -> ApiKeyRow:
+    """The key the caller authenticated with: any role may read its own."""
+    row = await repository.get(conn, principal.key_id) if principal.key_id else None
     if row is None:
         raise ApiKeyNotFound()
     return row
@@ -154,7 +170,7 @@ async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow
 
 async def list_keys(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     include_revoked: bool,
     role: str | None,
@@ -172,6 +188,7 @@ async def list_keys(
 
 
 async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
+    _require_current_key(principal)
     row = await repository.get(conn, key_id, for_update=True)
     if row is None:
         raise ApiKeyNotFound()
@@ -198,6 +215,7 @@ async def rotate(
     conn: Connection, principal: Principal, key_id: UUID, body: ApiKeyRotate, policy: KeyPolicy
 ) -> tuple[ApiKeyRow, str, ApiKeyRow]:
     """Issue a replacement; the old key keeps working for the grace period, then stops."""
+    _require_current_key(principal)
     row = await repository.get(conn, key_id, for_update=True)
     if row is None:
         raise ApiKeyNotFound()
@@ -210,7 +228,7 @@ async def rotate(
     grace = body.grace_period_hours
     if grace is None:
         grace = settings.api_key_rotation_grace_hours
-    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "body.expires_at")
+    expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
     await audit.record(
         conn,

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.rows import class_row
 from psycopg.types.json import Json, Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.kit.repository import fetch_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +140,12 @@ async def insert_many(
 
 
 async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -> list[AuditRow]:
-    async with conn.cursor(row_factory=class_row(AuditRow)) as cur:
-        await cur.execute(
-            """
-            SELECT * FROM audit_log WHERE entity_type = %s AND entity_id = %s
-             ORDER BY created_at, id
-            """,
-            [entity_type, entity_id],
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        AuditRow,
+        """
+        SELECT * FROM audit_log WHERE entity_type = %s AND entity_id = %s
+         ORDER BY created_at, id
+        """,
+        [entity_type, entity_id],
+    )

@@ -31,6 +31,9 @@ class Principal(NamedTuple):
     key_prefix: str | None = None
     agent_id: UUID | None = None
     request_id: str | None = None
+    # The key was replaced by rotation and is in its grace period: it may authenticate
+    # ordinary calls, but not manage keys (else it could revoke its own successor).
+    in_grace: bool = False
 
     @property
     def role_name(self) -> str:

@@ -78,8 +78,10 @@ class RateLimiter:
             pending[start] = pending.get(start, 0) + 1
         return wait
 
-    def exceeded(self, name: str, limit: int, window: int = 60) -> int | None:
-        """The seconds to wait if ``name`` is already at its limit, without counting a hit."""
+    def exceeded(self, name: str, limit: int) -> int | None:
+        """The seconds to wait if ``name`` is already at its limit, without counting a hit.
+
+        The window is the one the bucket was made with (by ``hit`` or ``add``)."""
         bucket = self._buckets.get(name)
         return None if bucket is None else self._wait(bucket, limit, self._clock())
 

@@ -19,11 +19,14 @@ class KeyIdentity(NamedTuple):
     key_prefix: str
     tenant_status: str
     agent_name: str | None
+    # Replaced by rotation: works until its grace period ends, but may not manage keys.
+    in_grace: bool
 
 
 # The columns in KeyIdentity's order (a test holds them together).
 _RESOLVE = """
-    SELECT key_id, tenant_id, role, agent_id, key_name, key_prefix, tenant_status, agent_name
+    SELECT key_id, tenant_id, role, agent_id, key_name, key_prefix, tenant_status, agent_name,
+           in_grace
       FROM loopctl_resolve_api_key(%s)
 """
 

@@ -1,5 +1,7 @@
 """Authentication: bearer token → live key → tenant status → rate limits → principal."""
 
+from typing import NoReturn
+
 from loopctl.auth import keys, repository
 from loopctl.auth.errors import TenantSuspended
 from loopctl.auth.keys import KeyHasher
@@ -43,19 +45,13 @@ class Authenticator:
         self, conn: Connection, authorization: str | None, client: str, request_id: str | None
     ) -> Principal:
         token = bearer_token(authorization)
-        failures = f"authfail:{client}"
-        limit = self._settings.auth_failures_per_ip_per_minute
-        wait = self._limiter.exceeded(failures, limit)
-        if wait is not None:
-            raise RateLimited(wait, limit, "client address's failed authentications")
         identity = None
         digest = ""
         if keys.well_formed(token):
             digest = self._hasher.digest(token)
             identity = await repository.resolve_key(conn, digest)
         if identity is None:
-            self._limiter.add(failures)
-            raise InvalidApiKey()
+            self._refuse_failure(client)
         if identity.tenant_status != "active":
             raise TenantSuspended()
         principal = Principal(
@@ -66,10 +62,26 @@ class Authenticator:
             key_prefix=identity.key_prefix,
             agent_id=identity.agent_id,
             request_id=request_id,
+            in_grace=identity.in_grace,
         )
         self._enforce_limits(principal, client, digest)
         self._usage.touch(principal)
         return principal
+
+    def _refuse_failure(self, client: str) -> NoReturn:
+        """A token that names no live key: 401, or 429 once the address has failed too often.
+
+        Only failing attempts are throttled. A valid key from the same address is admitted
+        (subject to the ordinary limits), so one misconfigured agent does not lock out every
+        agent behind the same address; a 256-bit key cannot be found by guessing anyway.
+        """
+        failures = f"authfail:{client}"
+        limit = self._settings.auth_failures_per_ip_per_minute
+        wait = self._limiter.exceeded(failures, limit)
+        if wait is not None:
+            raise RateLimited(wait, limit, "client address's failed authentications")
+        self._limiter.add(failures)
+        raise InvalidApiKey()
 
     def _enforce_limits(self, principal: Principal, client: str, digest: str) -> None:
         ip_limit = self._settings.rate_limit_ip_per_minute

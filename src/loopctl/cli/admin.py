@@ -2,8 +2,12 @@
 
 import asyncio
 import getpass
+import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import psycopg
@@ -13,10 +17,37 @@ from loopctl.admin import service as admin
 from loopctl.auth.keys import KeyHasher
 from loopctl.database.bootstrap import Database, open_database, secret_of
 from loopctl.database.connections import conninfo
+from loopctl.database.embedded import MissingCluster
+from loopctl.database.pgcluster import ClusterError
 from loopctl.platform.config import Settings
 from loopctl.platform.errors import AppError
 
 app = typer.Typer(help="Operator actions (run on the server host).", no_args_is_help=True)
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="LOOPCTL_DATA_DIR",
+        help="The embedded database's data dir, as given to `serve`",
+    ),
+]
+
+
+@contextmanager
+def _database(data_dir: Path | None) -> Iterator[Database]:
+    """The server's database; never creates an embedded cluster (one line and exit 1)."""
+    if data_dir is not None:
+        os.environ["LOOPCTL_DATA_DIR"] = str(data_dir)
+    try:
+        database = open_database(Settings(), migrate=False)
+    except (MissingCluster, ClusterError) as exc:
+        typer.echo(f"loopctl: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        yield database
+    finally:
+        database.stop()
 
 
 def _operator() -> str:
@@ -47,13 +78,11 @@ def create_superadmin_key(
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="Days until the key stops working [default: never]")
     ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Mint a superadmin key (the only way to get one). It is printed once."""
-    database = open_database(Settings(), migrate=False)
-    try:
+    with _database(data_dir) as database:
         raw = asyncio.run(_superadmin_key(database, name, expires_in_days))
-    finally:
-        database.stop()
     typer.echo(raw)
 
 
@@ -65,25 +94,29 @@ async def _set_status(database: Database, slug: str, status: str) -> str:
     return row.status
 
 
-def _status_command(slug: str, status: str) -> None:
-    database = open_database(Settings(), migrate=False)
-    try:
-        result = asyncio.run(_set_status(database, slug, status))
-    except AppError as exc:
-        typer.echo(f"loopctl: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        database.stop()
+def _status_command(slug: str, status: str, data_dir: Path | None) -> None:
+    with _database(data_dir) as database:
+        try:
+            result = asyncio.run(_set_status(database, slug, status))
+        except AppError as exc:
+            typer.echo(f"loopctl: {exc.message}", err=True)
+            raise typer.Exit(1) from None
     typer.echo(f"loopctl: tenant {slug} is {result}")
 
 
 @app.command("suspend-tenant")
-def suspend_tenant(slug: Annotated[str, typer.Argument(help="The tenant's slug")]) -> None:
+def suspend_tenant(
+    slug: Annotated[str, typer.Argument(help="The tenant's slug")],
+    data_dir: DataDirOption = None,
+) -> None:
     """Suspend a tenant: every request with its keys gets 403 tenant_suspended."""
-    _status_command(slug, "suspended")
+    _status_command(slug, "suspended", data_dir)
 
 
 @app.command("activate-tenant")
-def activate_tenant(slug: Annotated[str, typer.Argument(help="The tenant's slug")]) -> None:
+def activate_tenant(
+    slug: Annotated[str, typer.Argument(help="The tenant's slug")],
+    data_dir: DataDirOption = None,
+) -> None:
     """Lift a suspension."""
-    _status_command(slug, "active")
+    _status_command(slug, "active", data_dir)

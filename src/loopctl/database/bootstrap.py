@@ -11,7 +11,7 @@ from loopctl.admin import service as admin
 from loopctl.auth.keys import KeyHasher
 from loopctl.database import schema
 from loopctl.database.connections import SingleConnection, conninfo, tenant_transaction
-from loopctl.database.embedded import LOCAL_KEY, EmbeddedPostgres, write_private
+from loopctl.database.embedded import LOCAL_KEY, EmbeddedPostgres, open_existing, write_private
 from loopctl.kit.migration import Roles
 from loopctl.platform.config import Settings
 from loopctl.tenants import service as tenants
@@ -32,18 +32,28 @@ class Database:
             self.embedded.stop()
 
 
-def open_database(settings: Settings, *, migrate: bool) -> Database:
+def open_database(settings: Settings, *, migrate: bool, create: bool = False) -> Database:
     """Start the embedded server when no LOOPCTL_DATABASE_URL is set; migrate if asked.
 
-    The resulting URLs and secret go into the environment too, because uvicorn's worker
-    processes build their settings from it.
+    With ``create`` (only for `serve`, which holds the data dir's lock), a missing cluster
+    is created and any server left running is restarted as this process's own. Without it,
+    a missing cluster raises MissingCluster, and a running `serve`'s server is used as it
+    is (see ``embedded.open_existing``). The resulting URLs and secret go into the environment too, because
+    uvicorn's worker processes build their settings from it.
     """
     if not settings.embedded:
         return Database(settings, None)
-    embedded = EmbeddedPostgres(settings.data_dir, roles_of(settings))
-    urls = embedded.start()
+    if create:
+        embedded = EmbeddedPostgres(settings.data_dir, roles_of(settings))
+        urls = embedded.start()
+    else:
+        embedded, urls = open_existing(settings.data_dir, roles_of(settings))
     if migrate:
-        schema.upgrade(urls.owner, roles_of(settings))
+        try:
+            schema.upgrade(urls.owner, roles_of(settings))
+        except BaseException:
+            embedded.stop()
+            raise
     values = {
         "database_url": urls.app,
         "admin_database_url": urls.admin,

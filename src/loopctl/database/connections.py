@@ -140,13 +140,33 @@ def request_source(request: Request) -> ConnectionSource:
     return source
 
 
-async def request_connection(request: Request) -> AsyncIterator[Connection]:
-    """The request's connection and transaction; authentication sets the tenant on it.
+@asynccontextmanager
+async def request_transaction(request: Request) -> AsyncIterator[Connection]:
+    """The one place a request's connection and transaction are opened.
 
-    kit.direct.DirectRoute opens the same transaction inline for the routes it serves
-    (no generator on its hot path); a change here belongs there too.
+    Both ways of serving a route use it: FastAPI's solver through ``request_connection``
+    below and ``kit.direct.DirectRoute`` directly. Authentication sets the tenant on it.
+
+    An error marked ``keeps_changes`` (a blocked self-action: refused, and recorded in the
+    audit log) commits what the request wrote before it is raised on; any other error
+    rolls the transaction back.
     """
-    async with request_source(request).connection() as conn, conn.transaction():
+    kept: Exception | None = None
+    async with request_source(request).connection() as conn:
+        async with conn.transaction():
+            try:
+                yield conn
+            except Exception as exc:
+                if not getattr(exc, "keeps_changes", False):
+                    raise
+                kept = exc
+        if kept is not None:
+            raise kept
+
+
+async def request_connection(request: Request) -> AsyncIterator[Connection]:
+    """The request's connection and transaction, as a FastAPI dependency."""
+    async with request_transaction(request) as conn:
         yield conn
 
 

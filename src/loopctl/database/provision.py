@@ -3,6 +3,7 @@
 Used by the embedded mode on first start and by ``loopctl db init`` for an external server.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -11,6 +12,19 @@ import psycopg
 from psycopg import sql
 
 from loopctl.kit.migration import Roles
+
+logger = logging.getLogger("loopctl.database.provision")
+
+# Large objects live outside every table, so row-level security cannot scope them, and
+# loopctl never uses them: no role of the database may create one (lo_compat_privileges,
+# a superuser setting, stays off, so nobody reads or writes another role's either).
+_LARGE_OBJECT_CREATORS = (
+    "lo_create(oid)",
+    "lo_creat(integer)",
+    "lo_from_bytea(oid, bytea)",
+    "lo_import(text)",
+    "lo_import(text, oid)",
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,26 @@ def provision(
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(owner))
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}, {}").format(app, admin))
+        _forbid_large_objects(conn)
     return outcomes
+
+
+def _forbid_large_objects(conn: psycopg.Connection[object]) -> None:
+    """Revoke the large-object constructors from PUBLIC in this database (superuser only)."""
+    try:
+        with conn.transaction():
+            for function in _LARGE_OBJECT_CREATORS:
+                conn.execute(
+                    sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM PUBLIC").format(
+                        sql.SQL(function)
+                    )
+                )
+    except psycopg.errors.InsufficientPrivilege:
+        # A managed server's administrator is often not a real superuser.
+        logger.warning(
+            "could not revoke the large-object functions from PUBLIC (needs a superuser); "
+            "the app role can still create large objects"
+        )
 
 
 def with_database(url: str, database: str) -> str:

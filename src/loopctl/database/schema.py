@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from psycopg import AsyncConnection, Connection
 
+from loopctl.database.connections import ConnectionSource, tenant_transaction
 from loopctl.kit.migration import Roles
 
 
@@ -98,6 +99,12 @@ async def read_revision(conn: AsyncConnection[Any]) -> str | None:
         return None
     row = await (await conn.execute(_VERSION)).fetchone()
     return str(row[0]) if row else None
+
+
+async def current_status(source: ConnectionSource) -> SchemaStatus:
+    """The schema's state, read in a transaction of its own with no tenant set."""
+    async with tenant_transaction(source, None) as conn:
+        return status_of(await read_revision(conn))
 
 
 def read_revision_sync(conn: Connection[Any]) -> str | None:

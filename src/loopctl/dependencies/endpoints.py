@@ -33,13 +33,18 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.platform.heavy import TooManyHeavyRequests
+from loopctl.platform.runtime import RuntimeDep
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
 router = api_router(tag="dependencies")
 
-ProjectFilter = Annotated[UUID, Query(description="The project (required)")]
+ProjectFilter = Annotated[
+    UUID | None,
+    Query(description="Only this project's stories; without it, every active project's"),
+]
 EpicFilter = Annotated[
-    UUID | None, Query(description="Only stories of this epic (an epic of the project)")
+    UUID | None, Query(description="Only stories of this epic (an epic of the project, if given)")
 ]
 CREATE_ERRORS = errors(
     DependencyOnSelf, DependencyAcrossProjects, DependencyExists, DependencyCycle, ProjectArchived
@@ -127,13 +132,14 @@ async def list_epic_dependencies(
 @router.get(
     "/projects/{project_id}/dependency_graph",
     response_model=Item[DependencyGraph],
-    responses=errors(ProjectNotFound),
+    responses=errors(ProjectNotFound, TooManyHeavyRequests),
 )
 async def get_dependency_graph(
-    project_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    project_id: UUID, conn: RequestConn, principal: AgentPrincipal, runtime: RuntimeDep
 ) -> Response:
     """The whole graph: epics, stories with both statuses, and the edges of both kinds."""
-    document = await graph_service.graph_document(conn, principal, project_id)
+    async with runtime.heavy.slot(principal):
+        document = await graph_service.graph_document(conn, principal, project_id)
     # Built as JSON by PostgreSQL; wrapping it here avoids re-parsing megabytes of it.
     return Response(b'{"data":' + document.encode() + b"}", media_type="application/json")
 
@@ -141,13 +147,14 @@ async def get_dependency_graph(
 @router.get(
     "/projects/{project_id}/critical_path",
     response_model=Item[CriticalPath],
-    responses=errors(ProjectNotFound),
+    responses=errors(ProjectNotFound, TooManyHeavyRequests),
 )
 async def get_critical_path(
-    project_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    project_id: UUID, conn: RequestConn, principal: AgentPrincipal, runtime: RuntimeDep
 ) -> Item[CriticalPath]:
     """The longest chain of unverified stories, by estimated hours (or count if any lack one)."""
-    return Item(data=await graph_service.critical_path(conn, principal, project_id))
+    async with runtime.heavy.slot(principal):
+        return Item(data=await graph_service.critical_path(conn, principal, project_id))
 
 
 @router.get("/stories/ready", response_model=Page[WorkItem], responses=errors(ProjectNotFound))
@@ -155,7 +162,7 @@ async def list_ready(
     conn: RequestConn,
     principal: AgentPrincipal,
     page: PageParams,
-    project_id: ProjectFilter,
+    project_id: ProjectFilter = None,
     epic_id: EpicFilter = None,
 ) -> Page[WorkItem]:
     """Stories an agent can start now: pending, unverified, nothing unverified to wait for."""
@@ -170,7 +177,7 @@ async def list_blocked(
     conn: RequestConn,
     principal: AgentPrincipal,
     page: PageParams,
-    project_id: ProjectFilter,
+    project_id: ProjectFilter = None,
     epic_id: EpicFilter = None,
 ) -> Page[BlockedItem]:
     """Unverified stories waiting for unverified stories, each with what blocks it."""

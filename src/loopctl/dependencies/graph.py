@@ -15,12 +15,15 @@ The expansion is never materialized: each epic P becomes one gate node "all of P
 dependents of P point to and that points to P's stories, so the graph stays linear in size.
 
 The database checks single edges with the same rules in SQL (dependencies/repository.py);
-this module serves whole documents (import) and whole-graph questions (critical path).
+this module serves whole documents (import); the critical path of a stored project is
+graph_path.py's walk over integer indexes.
 """
 
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Generic, NamedTuple, TypeVar, cast
+
+from loopctl.dependencies.graph_path import heaviest_chain
 
 S = TypeVar("S", bound=Hashable)
 E = TypeVar("E", bound=Hashable)
@@ -90,38 +93,27 @@ class DependencyGraph(Generic[S, E]):
         """The heaviest chain of included stories, in the order they must be done.
 
         Only included stories (e.g. unverified ones) take part; the graph must be acyclic.
+        The walk itself is graph_path.heaviest_chain, over integer indexes.
         """
-        nodes = [Node("story", s) for s in self.epic_of if include(s)]
-        nodes += [Node("epic", e) for e in self.epics]
-
-        def successors(node: Node) -> list[Node]:
-            return [
-                n
-                for n in self._successors(node)
-                if n.kind == "epic" or include(n.key)  # type: ignore[arg-type]
-            ]
-
-        best: dict[Node, tuple[float, Node | None]] = {}
-        for node in _postorder(nodes, successors):
-            own = weight(node.key) if node.kind == "story" else 0.0  # type: ignore[arg-type]
-            top_value, top_node = 0.0, None
-            for nxt in successors(node):
-                if top_node is None or best[nxt][0] > top_value:
-                    top_value, top_node = best[nxt][0], nxt
-            best[node] = (own + top_value, top_node)
-        if not best:
-            return [], 0.0
-        start = max((n for n in best if n.kind == "story"), key=lambda n: best[n][0], default=None)
-        if start is None:
-            return [], 0.0
-        chain: list[S] = []
-        cursor: Node | None = start
-        while cursor is not None:
-            if cursor.kind == "story":
-                chain.append(cursor.key)  # type: ignore[arg-type]
-            cursor = best[cursor][1]
-        chain.reverse()
-        return chain, best[start][0]
+        stories = [s for s in self.epic_of if include(s)]
+        story_index = {s: i for i, s in enumerate(stories)}
+        epic_index = {e: k for k, e in enumerate(self.epics)}
+        edges = [
+            (story_index[a], story_index[b])
+            for a, b in self.story_edges
+            if a in story_index and b in story_index
+        ]
+        chain, total = heaviest_chain(
+            [weight(s) for s in stories],
+            [epic_index[self.epic_of[s]] for s in stories],
+            len(epic_index),
+            ([a for a, _ in edges], [b for _, b in edges]),
+            (
+                [epic_index[a] for a, _ in self.epic_edges],
+                [epic_index[b] for _, b in self.epic_edges],
+            ),
+        )
+        return [stories[i] for i in chain], total
 
 
 N = TypeVar("N", bound=Hashable)
@@ -150,27 +142,6 @@ def _find_cycle(starts: list[N], successors: Callable[[N], list[N]]) -> list[N] 
                 path.append(nxt)
                 iters.append(iter(successors(nxt)))
     return None
-
-
-def _postorder(starts: list[N], successors: Callable[[N], list[N]]) -> list[N]:
-    """Every node after all of its successors (the graph must be acyclic)."""
-    order: list[N] = []
-    done: set[N] = set()
-    for root in starts:
-        if root in done:
-            continue
-        stack: list[tuple[N, Iterator[N]]] = [(root, iter(successors(root)))]
-        done.add(root)
-        while stack:
-            node, children = stack[-1]
-            nxt = next(children, None)
-            if nxt is None:
-                order.append(node)
-                stack.pop()
-            elif nxt not in done:
-                done.add(nxt)
-                stack.append((nxt, iter(successors(nxt))))
-    return order
 
 
 def shortest_path(

@@ -1,5 +1,5 @@
 """SQL for what the dependency graph says about stories: ready, blocked, unblocks counts,
-the whole graph as one JSON document, and the rows the critical path is computed from."""
+and the whole graph as one JSON document (the critical path's: graph_path_repository.py)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,23 +15,27 @@ from loopctl.kit.sql import maybe
 # when a story it depends on is not verified (waiting_stories: the edge's blocker_verified,
 # kept true to the stories table by triggers, migration 0006), or when its epic depends
 # on an epic with a story that is not verified (waiting_epics).
+# Without a project (the whole tenant), row-level security alone scopes the edges; both
+# tables' indexes lead with tenant_id, so the scans stay index scans of the tenant's part.
 _WAITING = sql.SQL("""
 waiting_epics AS (
     -- One index probe per epic edge (stories_epic_idx) rather than a scan of the stories.
     SELECT DISTINCT d.epic_id FROM epic_dependencies d
-     WHERE d.project_id = %(project)s AND EXISTS (
+     WHERE {edge_scope} AND EXISTS (
         SELECT 1 FROM stories b
          WHERE b.tenant_id = d.tenant_id AND b.epic_id = d.depends_on_epic_id
            AND b.verified_status IN ('unverified', 'rejected'))
 ),
 waiting_stories AS (
     SELECT DISTINCT d.story_id FROM story_dependencies d
-     WHERE d.project_id = %(project)s {epic_edges} AND NOT d.blocker_verified
+     WHERE {edge_scope} {epic_edges} AND NOT d.blocker_verified
 )
 """)
 
+# Ready, as the reference defines it: pending (a rejected story reset to pending included)
+# with nothing unverified to wait for. Claim-next also takes stories whose lease expired.
 _READY = sql.SQL(
-    "s.agent_status = 'pending' AND s.verified_status = 'unverified'"
+    "s.agent_status = 'pending' AND s.verified_status <> 'verified'"
     " AND s.epic_id NOT IN (SELECT epic_id FROM waiting_epics)"
     " AND s.id NOT IN (SELECT story_id FROM waiting_stories)"
 )
@@ -56,30 +60,57 @@ class WorkRow:
     total: int
 
 
+def _waiting(project_id: UUID | None, epic_id: UUID | None) -> sql.Composed:
+    return _WAITING.format(
+        edge_scope=sql.SQL("d.project_id = %(project)s" if project_id else "TRUE"),
+        epic_edges=maybe("AND d.story_epic_id = %(epic)s", epic_id is not None),
+    )
+
+
+def _story_scope(project_id: UUID | None, epic_id: UUID | None) -> sql.Composed:
+    """The stories to look at: the project's (or one epic's), or those of the tenant's
+    projects that are not archived (archived projects take no work). NOT IN over the few
+    archived projects is one hashed lookup per story, which measured faster than joining
+    the active ones (docs/api.md)."""
+    if project_id is None:
+        scope = sql.SQL(
+            "s.project_id NOT IN (SELECT p.id FROM projects p WHERE p.status = 'archived')"
+        )
+    else:
+        scope = sql.SQL("s.project_id = %(project)s")
+    return scope + maybe(" AND s.epic_id = %(epic)s", epic_id is not None)
+
+
 async def _work_list(
     conn: Connection,
     condition: sql.Composable,
     *,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     limit: int,
     offset: int,
 ) -> tuple[list[WorkRow], int | None]:
-    """A page of the project's stories meeting ``condition``, in epic then story order, and
-    the total (None when the page is past the end: the caller counts separately)."""
+    """A page of the stories meeting ``condition``, in project (oldest first), epic and
+    story order, and the total (None when the page is past the end: the caller counts
+    separately). The page is cut from narrow rows, and only its stories are read in full:
+    the window holds every matching row, tens of thousands over a whole tenant."""
     query = sql.SQL("""
-        WITH {waiting}
+        WITH {waiting}, page AS (
+            SELECT s.id, count(*) OVER () AS total
+              FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+             WHERE {scope} AND {condition}
+             ORDER BY s.project_id, e.position, e.number, s.number_sort, s.id
+             LIMIT %(limit)s OFFSET %(offset)s
+        )
         SELECT s.id, s.project_id, s.epic_id, e.number AS epic_number, s.number, s.title,
-               s.estimated_hours, s.agent_status, s.verified_status, count(*) OVER () AS total
-          FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
-         WHERE s.project_id = %(project)s {epic} AND {condition}
-         ORDER BY e.position, e.number, s.number_sort, s.id
-         LIMIT %(limit)s OFFSET %(offset)s
+               s.estimated_hours, s.agent_status, s.verified_status, page.total
+          FROM page
+          JOIN stories s ON s.id = page.id
+          JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+         ORDER BY s.project_id, e.position, e.number, s.number_sort, s.id
     """).format(
-        waiting=_WAITING.format(
-            epic_edges=maybe("AND d.story_epic_id = %(epic)s", epic_id is not None)
-        ),
-        epic=maybe("AND s.epic_id = %(epic)s", epic_id is not None),
+        waiting=_waiting(project_id, epic_id),
+        scope=_story_scope(project_id, epic_id),
         condition=condition,
     )
     params = {"project": project_id, "epic": epic_id, "limit": limit, "offset": offset}
@@ -90,16 +121,18 @@ async def _work_list(
 
 
 async def _count(
-    conn: Connection, condition: sql.Composable, *, project_id: UUID, epic_id: UUID | None
+    conn: Connection,
+    condition: sql.Composable,
+    *,
+    project_id: UUID | None,
+    epic_id: UUID | None,
 ) -> int:
-    query = sql.SQL(
-        "WITH {waiting} SELECT count(*) FROM stories s"
-        " WHERE s.project_id = %(project)s {epic} AND {condition}"
-    ).format(
-        waiting=_WAITING.format(
-            epic_edges=maybe("AND d.story_epic_id = %(epic)s", epic_id is not None)
-        ),
-        epic=maybe("AND s.epic_id = %(epic)s", epic_id is not None),
+    template = sql.SQL(
+        "WITH {waiting} SELECT count(*) FROM stories s WHERE {scope} AND {condition}"
+    )
+    query = template.format(
+        waiting=_waiting(project_id, epic_id),
+        scope=_story_scope(project_id, epic_id),
         condition=condition,
     )
     cur = await conn.execute(query, {"project": project_id, "epic": epic_id})
@@ -111,13 +144,13 @@ async def work_page(
     conn: Connection,
     *,
     blocked: bool,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     limit: int,
     offset: int,
 ) -> tuple[list[WorkRow], int]:
     """Ready stories (pending, unverified, nothing unverified to wait for), or blocked ones
-    (not verified, waiting for something unverified)."""
+    (not verified, waiting for something unverified); ``project_id`` None: the tenant's."""
     condition = _BLOCKED if blocked else _READY
     rows, total = await _work_list(
         conn, condition, project_id=project_id, epic_id=epic_id, limit=limit, offset=offset
@@ -216,7 +249,7 @@ async def unblocks_counts(conn: Connection, story_ids: list[UUID]) -> dict[UUID,
         )
         SELECT f.x, count(*)
           FROM freed f JOIN stories y ON y.id = f.y
-         WHERE y.agent_status = 'pending' AND y.verified_status = 'unverified'
+         WHERE y.agent_status = 'pending' AND y.verified_status <> 'verified'
            AND NOT EXISTS (
                SELECT 1 FROM story_dependencies d
                 WHERE d.tenant_id = y.tenant_id AND d.story_id = y.id
@@ -306,52 +339,6 @@ async def graph_document(conn: Connection, project_id: UUID) -> str | None:
     )
     row = await cur.fetchone()
     return str(row[0]) if row else None
-
-
-@dataclass(frozen=True, slots=True)
-class PathStoryRow:
-    id: UUID
-    epic_id: UUID
-    epic_number: int
-    number: str
-    title: str
-    estimated_hours: Decimal | None
-    agent_status: str
-    verified_status: str
-
-
-async def unverified_stories(conn: Connection, project_id: UUID) -> list[PathStoryRow]:
-    async with conn.cursor(row_factory=class_row(PathStoryRow)) as cur:
-        await cur.execute(
-            """
-            SELECT s.id, s.epic_id, e.number AS epic_number, s.number, s.title,
-                   s.estimated_hours, s.agent_status, s.verified_status
-              FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
-             WHERE s.project_id = %s AND s.verified_status <> 'verified'
-            """,
-            [project_id],
-        )
-        return await cur.fetchall()
-
-
-async def edges(conn: Connection, project_id: UUID) -> list[tuple[str, UUID, UUID]]:
-    """Every edge of the project as (kind 'story' or 'epic', dependent, depended on)."""
-    cur = await conn.execute(
-        """
-        SELECT 'story', story_id, depends_on_story_id FROM story_dependencies
-         WHERE project_id = %(project)s
-        UNION ALL
-        SELECT 'epic', epic_id, depends_on_epic_id FROM epic_dependencies
-         WHERE project_id = %(project)s
-        """,
-        {"project": project_id},
-    )
-    return [(kind, a, b) for kind, a, b in await cur.fetchall()]
-
-
-async def epic_ids(conn: Connection, project_id: UUID) -> list[UUID]:
-    cur = await conn.execute("SELECT id FROM epics WHERE project_id = %s", [project_id])
-    return [row[0] for row in await cur.fetchall()]
 
 
 # What claim-next may take: not verified, nothing unverified to wait for, and either

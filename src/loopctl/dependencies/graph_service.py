@@ -6,9 +6,10 @@ from uuid import UUID
 
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
+from loopctl.dependencies import graph_path_repository as path_repository
 from loopctl.dependencies import graph_repository as repository
-from loopctl.dependencies.graph import DependencyGraph
-from loopctl.dependencies.links import StoryDependencyFields, StoryLink
+from loopctl.dependencies.graph_path import heaviest_chain
+from loopctl.dependencies.links import StoryDependencyFields, dependency_link, dependent_link
 from loopctl.dependencies.schemas import (
     BlockedBy,
     BlockedItem,
@@ -27,31 +28,36 @@ from loopctl.projects.errors import ProjectNotFound
 
 
 async def _scope(
-    conn: Connection, principal: Principal, project_id: UUID, epic_id: UUID | None
-) -> None:
-    await projects.get(conn, principal, project_id)
+    conn: Connection, principal: Principal, project_id: UUID | None, epic_id: UUID | None
+) -> UUID | None:
+    """The project the list covers: the one given, the epic's, or None (the whole tenant)."""
+    if project_id is not None:
+        await projects.get(conn, principal, project_id)
     if epic_id is None:
-        return
+        return project_id
     try:
         epic = await epics.get(conn, principal, epic_id)
     except EpicNotFound:
         epic = None
-    if epic is None or epic.project_id != project_id:
+    if epic is None or project_id not in (None, epic.project_id):
         raise UnprocessableEntity.for_field(
-            "query.epic_id", "no such epic in this project", type_="not_found"
+            "epic_id",
+            "no such epic in this project" if project_id else "no such epic",
+            type_="not_found",
         )
+    return epic.project_id
 
 
 async def ready(
     conn: Connection,
     principal: Principal,
     *,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     page: Pagination,
 ) -> tuple[list[WorkItem], int]:
     """Pending, unverified stories with nothing unverified to wait for."""
-    await _scope(conn, principal, project_id, epic_id)
+    project_id = await _scope(conn, principal, project_id, epic_id)
     rows, total = await repository.work_page(
         conn,
         blocked=False,
@@ -70,12 +76,12 @@ async def blocked(
     conn: Connection,
     principal: Principal,
     *,
-    project_id: UUID,
+    project_id: UUID | None,
     epic_id: UUID | None,
     page: Pagination,
 ) -> tuple[list[BlockedItem], int]:
     """Stories not verified yet that wait for something unverified, with what that is."""
-    await _scope(conn, principal, project_id, epic_id)
+    project_id = await _scope(conn, principal, project_id, epic_id)
     rows, total = await repository.work_page(
         conn,
         blocked=True,
@@ -114,13 +120,13 @@ async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyField
     links = await repository.links(conn, story_id)
     counts = await repository.unblocks_counts(conn, [story_id])
     return StoryDependencyFields(
-        dependencies=[StoryLink.model_validate(x) for x in links if x.direction == "dependency"],
-        dependents=[StoryLink.model_validate(x) for x in links if x.direction == "dependent"],
+        dependencies=[dependency_link(story_id, x) for x in links if x.direction == "dependency"],
+        dependents=[dependent_link(story_id, x) for x in links if x.direction == "dependent"],
         unblocks_count=counts[story_id],
     )
 
 
-async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:
+async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     """The project graph as JSON text (the ``data`` of the response)."""
     document = await repository.graph_document(conn, project_id)
     if document is None:
@@ -129,40 +135,20 @@ async def graph_document(conn: Connection, principal: Principal, project_id: UUI
 
 
 async def critical_path(conn: Connection, principal: Principal, project_id: UUID) -> CriticalPath:
-    """The heaviest chain of unverified stories, found by a longest-path walk over the
-    project's graph in memory: an analytical query, so one load per request is acceptable."""
+    """The heaviest chain of unverified stories: the graph comes as arrays of integers in
+    one statement, the walk is linear in its size (graph_path.py)."""
     await projects.get(conn, principal, project_id)
-    stories = {s.id: s for s in await repository.unverified_stories(conn, project_id)}
-    story_edges: list[tuple[UUID, UUID]] = []
-    epic_edges: list[tuple[UUID, UUID]] = []
-    epic_ids = await repository.epic_ids(conn, project_id)
-    for kind, a, b in await repository.edges(conn, project_id):
-        if kind == "epic":
-            epic_edges.append((a, b))
-        elif a in stories and b in stories:
-            story_edges.append((a, b))
-    by_hours = all(s.estimated_hours is not None for s in stories.values())
-    # Small integers instead of UUIDs: the walk hashes every node many times.
-    index: dict[UUID, int] = {}
-    for ident in [*stories, *epic_ids]:
-        index.setdefault(ident, len(index))
-    ids = list(index)
-    graph: DependencyGraph[int, int] = DependencyGraph(
-        {index[s.id]: index[s.epic_id] for s in stories.values()},
-        [(index[a], index[b]) for a, b in story_edges],
-        [(index[a], index[b]) for a, b in epic_edges],
-        [index[e] for e in epic_ids],
+    graph = await path_repository.path_graph(conn, project_id)
+    weights = graph.hours if graph.all_estimated else [1.0] * len(graph.ids)
+    chain, total = heaviest_chain(
+        weights, graph.epic_of, graph.epic_count, graph.story_edges, graph.epic_edges
     )
-    weights = [1.0] * len(ids)
-    if by_hours:
-        for s in stories.values():
-            weights[index[s.id]] = float(s.estimated_hours or 0)
-    chain, total = graph.longest_chain(weights.__getitem__, lambda _: True)
+    rows = await path_repository.path_stories(conn, [graph.ids[i] for i in chain])
     return CriticalPath(
         project_id=project_id,
-        weight="hours" if by_hours else "count",
+        weight="hours" if graph.all_estimated else "count",
         total=total,
-        stories=[PathStory.model_validate(stories[ids[s]]) for s in chain],
+        stories=[PathStory.model_validate(row) for row in rows],
     )
 
 

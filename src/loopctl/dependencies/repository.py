@@ -11,9 +11,9 @@ from datetime import datetime
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 
 from loopctl.database.connections import Connection
+from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +73,18 @@ _EPIC_EDGE = sql.SQL(
 
 
 async def story_end(conn: Connection, story_id: UUID) -> StoryEnd | None:
-    async with conn.cursor(row_factory=class_row(StoryEnd)) as cur:
-        await cur.execute(
-            "SELECT id, project_id, epic_id, number FROM stories WHERE id = %s", [story_id]
-        )
-        return await cur.fetchone()
+    return await fetch_one(
+        conn,
+        StoryEnd,
+        "SELECT id, project_id, epic_id, number FROM stories WHERE id = %s",
+        [story_id],
+    )
 
 
 async def epic_end(conn: Connection, epic_id: UUID) -> EpicEnd | None:
-    async with conn.cursor(row_factory=class_row(EpicEnd)) as cur:
-        await cur.execute("SELECT id, project_id, number FROM epics WHERE id = %s", [epic_id])
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, EpicEnd, "SELECT id, project_id, number FROM epics WHERE id = %s", [epic_id]
+    )
 
 
 # --- story edges ---------------------------------------------------------------------------
@@ -109,18 +110,18 @@ async def insert_story_edge(
 
 
 async def get_story_edge(conn: Connection, edge_id: UUID) -> StoryDependencyRow | None:
-    async with conn.cursor(row_factory=class_row(StoryDependencyRow)) as cur:
-        await cur.execute(sql.SQL("{} WHERE d.id = %s").format(_STORY_EDGE), [edge_id])
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, StoryDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_STORY_EDGE), [edge_id]
+    )
 
 
 async def find_story_edge(conn: Connection, story_id: UUID, depends_on: UUID) -> UUID | None:
-    cur = await conn.execute(
+    found: UUID | None = await fetch_value(
+        conn,
         "SELECT id FROM story_dependencies WHERE story_id = %s AND depends_on_story_id = %s",
         [story_id, depends_on],
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return found
 
 
 async def delete_story_edge(conn: Connection, edge_id: UUID) -> None:
@@ -131,24 +132,18 @@ async def story_edges_of_epic(
     conn: Connection, *, project_id: UUID, epic_id: UUID, limit: int, offset: int
 ) -> tuple[list[StoryDependencyRow], int]:
     """Edges with either end in the epic, oldest first."""
-    where = sql.SQL(
-        " WHERE d.project_id = %(project)s"
-        " AND (d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)"
+    return await fetch_page(
+        conn,
+        StoryDependencyRow,
+        select=_STORY_EDGE,
+        count_from=sql.SQL("story_dependencies d"),
+        filters=Filters()
+        .given("d.project_id = %(project)s", project=project_id)
+        .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id),
+        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
+        limit=limit,
+        offset=offset,
     )
-    params = {"project": project_id, "epic": epic_id, "limit": limit, "offset": offset}
-    async with conn.cursor(row_factory=class_row(StoryDependencyRow)) as cur:
-        await cur.execute(
-            sql.SQL("{}{} ORDER BY d.created_at, d.id LIMIT %(limit)s OFFSET %(offset)s").format(
-                _STORY_EDGE, where
-            ),
-            params,
-        )
-        rows = await cur.fetchall()
-    count = await conn.execute(
-        sql.SQL("SELECT count(*) FROM story_dependencies d{}").format(where), params
-    )
-    total = await count.fetchone()
-    return rows, int(total[0]) if total else 0
 
 
 # --- epic edges ----------------------------------------------------------------------------
@@ -167,18 +162,18 @@ async def insert_epic_edge(
 
 
 async def get_epic_edge(conn: Connection, edge_id: UUID) -> EpicDependencyRow | None:
-    async with conn.cursor(row_factory=class_row(EpicDependencyRow)) as cur:
-        await cur.execute(sql.SQL("{} WHERE d.id = %s").format(_EPIC_EDGE), [edge_id])
-        return await cur.fetchone()
+    return await fetch_one(
+        conn, EpicDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_EPIC_EDGE), [edge_id]
+    )
 
 
 async def find_epic_edge(conn: Connection, epic_id: UUID, depends_on: UUID) -> UUID | None:
-    cur = await conn.execute(
+    found: UUID | None = await fetch_value(
+        conn,
         "SELECT id FROM epic_dependencies WHERE epic_id = %s AND depends_on_epic_id = %s",
         [epic_id, depends_on],
     )
-    row = await cur.fetchone()
-    return row[0] if row else None
+    return found
 
 
 async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
@@ -188,18 +183,13 @@ async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
 async def epic_edges_of_project(
     conn: Connection, *, project_id: UUID, limit: int, offset: int
 ) -> tuple[list[EpicDependencyRow], int]:
-    params = {"project": project_id, "limit": limit, "offset": offset}
-    async with conn.cursor(row_factory=class_row(EpicDependencyRow)) as cur:
-        await cur.execute(
-            sql.SQL(
-                "{} WHERE d.project_id = %(project)s ORDER BY d.created_at, d.id"
-                " LIMIT %(limit)s OFFSET %(offset)s"
-            ).format(_EPIC_EDGE),
-            params,
-        )
-        rows = await cur.fetchall()
-    count = await conn.execute(
-        "SELECT count(*) FROM epic_dependencies WHERE project_id = %(project)s", params
+    return await fetch_page(
+        conn,
+        EpicDependencyRow,
+        select=_EPIC_EDGE,
+        count_from=sql.SQL("epic_dependencies d"),
+        filters=Filters().given("d.project_id = %(project)s", project=project_id),
+        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
+        limit=limit,
+        offset=offset,
     )
-    total = await count.fetchone()
-    return rows, int(total[0]) if total else 0

@@ -6,9 +6,13 @@ concurrent inserts that would together close a cycle run one after the other, an
 second one sees the first.
 """
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from psycopg import errors as pg
+from pydantic import BaseModel
 
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
@@ -39,7 +43,7 @@ from loopctl.dependencies.schemas import (
 from loopctl.epics import service as epics
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
-from loopctl.platform.errors import UnprocessableEntity
+from loopctl.platform.errors import AppError, UnprocessableEntity
 from loopctl.projects import service as projects
 
 KIND = {"s": "story", "e": "epic"}
@@ -122,14 +126,14 @@ async def create_story_dependency(
     conn: Connection, principal: Principal, body: StoryDependencyCreate
 ) -> StoryDependencyRow:
     if body.story_id == body.depends_on_story_id:
-        raise DependencyOnSelf("story", "body.depends_on_story_id")
-    found = await _story(conn, body.story_id, "body.story_id")
+        raise DependencyOnSelf("story", "depends_on_story_id")
+    found = await _story(conn, body.story_id, "story_id")
     await projects.writable(conn, found.project_id, lock=True)
     # Read both ends again under the lock: the story may have moved or gone meanwhile.
-    story = await _story(conn, body.story_id, "body.story_id")
-    depends_on = await _story(conn, body.depends_on_story_id, "body.depends_on_story_id")
+    story = await _story(conn, body.story_id, "story_id")
+    depends_on = await _story(conn, body.depends_on_story_id, "depends_on_story_id")
     if depends_on.project_id != story.project_id:
-        raise DependencyAcrossProjects("story", "body.depends_on_story_id")
+        raise DependencyAcrossProjects("story", "depends_on_story_id")
     existing = await repository.find_story_edge(conn, story.id, depends_on.id)
     if existing is not None:
         raise DependencyExists(details={"dependency_id": str(existing)})
@@ -156,7 +160,7 @@ async def create_story_dependency(
         )
     except pg.ForeignKeyViolation as exc:
         # The story moved to another epic between the read and the insert.
-        raise UnprocessableEntity.for_field("body.story_id", "the story changed; retry") from exc
+        raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
     row = await repository.get_story_edge(conn, edge_id)
     assert row is not None
     await audit.record(
@@ -175,11 +179,11 @@ async def create_epic_dependency(
     conn: Connection, principal: Principal, body: EpicDependencyCreate
 ) -> EpicDependencyRow:
     if body.epic_id == body.depends_on_epic_id:
-        raise DependencyOnSelf("epic", "body.depends_on_epic_id")
-    epic = await _epic(conn, body.epic_id, "body.epic_id")
-    depends_on = await _epic(conn, body.depends_on_epic_id, "body.depends_on_epic_id")
+        raise DependencyOnSelf("epic", "depends_on_epic_id")
+    epic = await _epic(conn, body.epic_id, "epic_id")
+    depends_on = await _epic(conn, body.depends_on_epic_id, "depends_on_epic_id")
     if depends_on.project_id != epic.project_id:
-        raise DependencyAcrossProjects("epic", "body.depends_on_epic_id")
+        raise DependencyAcrossProjects("epic", "depends_on_epic_id")
     await projects.writable(conn, epic.project_id, lock=True)
     existing = await repository.find_epic_edge(conn, epic.id, depends_on.id)
     if existing is not None:
@@ -199,7 +203,7 @@ async def create_epic_dependency(
         )
     except pg.ForeignKeyViolation as exc:
         # An epic was deleted by a transaction that committed while this one waited.
-        raise UnprocessableEntity.for_field("body.epic_id", "no such epic") from exc
+        raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
     row = await repository.get_epic_edge(conn, edge_id)
     assert row is not None
     await audit.record(
@@ -238,52 +242,75 @@ async def _epic_cycle(
     return [*path, ("e", depends_on.id)]
 
 
-async def delete_story_dependency(
-    conn: Connection, principal: Principal, edge_id: UUID
-) -> StoryDependency:
-    found = await repository.get_story_edge(conn, edge_id)
+class _EdgeRow(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def project_id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=_EdgeRow)
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class _Edges(Generic[R, V]):
+    """What deleting differs in between story and epic edges."""
+
+    entity_type: str
+    get: Callable[[Connection, UUID], Awaitable[R | None]]
+    delete: Callable[[Connection, UUID], Awaitable[None]]
+    view: Callable[[R], V]
+    not_found: type[AppError]
+
+
+async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> V:
+    found = await edges.get(conn, edge_id)
     if found is None:
-        raise StoryDependencyNotFound()
+        raise edges.not_found()
     await projects.writable(conn, found.project_id, lock=True)
-    row = await repository.get_story_edge(conn, edge_id)
+    # Read again under the project lock: the edge may have gone while this one waited.
+    row = await edges.get(conn, edge_id)
     if row is None:
-        raise StoryDependencyNotFound()
-    await repository.delete_story_edge(conn, edge_id)
-    removed = story_view(row)
+        raise edges.not_found()
+    await edges.delete(conn, edge_id)
+    removed = edges.view(row)
     await audit.record(
         conn,
         principal,
-        entity_type="story_dependency",
+        entity_type=edges.entity_type,
         entity_id=row.id,
         action="deleted",
         before=removed,
         project_id=row.project_id,
     )
     return removed
+
+
+async def delete_story_dependency(
+    conn: Connection, principal: Principal, edge_id: UUID
+) -> StoryDependency:
+    edges = _Edges(
+        "story_dependency",
+        repository.get_story_edge,
+        repository.delete_story_edge,
+        story_view,
+        StoryDependencyNotFound,
+    )
+    return await _delete(conn, principal, edge_id, edges)
 
 
 async def delete_epic_dependency(
     conn: Connection, principal: Principal, edge_id: UUID
 ) -> EpicDependency:
-    found = await repository.get_epic_edge(conn, edge_id)
-    if found is None:
-        raise EpicDependencyNotFound()
-    await projects.writable(conn, found.project_id, lock=True)
-    row = await repository.get_epic_edge(conn, edge_id)
-    if row is None:
-        raise EpicDependencyNotFound()
-    await repository.delete_epic_edge(conn, edge_id)
-    removed = epic_view(row)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic_dependency",
-        entity_id=row.id,
-        action="deleted",
-        before=removed,
-        project_id=row.project_id,
+    edges = _Edges(
+        "epic_dependency",
+        repository.get_epic_edge,
+        repository.delete_epic_edge,
+        epic_view,
+        EpicDependencyNotFound,
     )
-    return removed
+    return await _delete(conn, principal, edge_id, edges)
 
 
 async def list_story_dependencies(

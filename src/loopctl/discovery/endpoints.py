@@ -4,11 +4,12 @@ import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loopctl.database import schema
-from loopctl.database.connections import tenant_transaction
+from loopctl.discovery.index import OPENAPI_PATH, index_response, links
+from loopctl.discovery.urls import base_url
 from loopctl.kit.direct import DirectRoute
 from loopctl.kit.openapi import errors
 from loopctl.kit.query import reject_unknown_query_params
@@ -21,32 +22,10 @@ from loopctl.platform.runtime import RuntimeDep
 router = APIRouter(tags=["discovery"], route_class=DirectRoute)
 api_root = api_router(tag="discovery")
 
-OPENAPI_PATH = "/api/v1/openapi.json"
-
 
 class NotReady(ServiceUnavailable):
     code = "not_ready"
     default_message = "Not ready"
-
-
-def _base_url(request: Request, rt: RuntimeDep) -> str:
-    if rt.settings.public_url:
-        return rt.settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
-
-
-def _links(base: str) -> dict[str, str]:
-    return {
-        # With the slash: /api/v1 only redirects to /api/v1/, and that redirect names the
-        # host this process sees rather than LOOPCTL_PUBLIC_URL.
-        "api": f"{base}/api/v1/",
-        "openapi": f"{base}{OPENAPI_PATH}",
-        "swagger_ui": f"{base}/swaggerui",
-        "health": f"{base}/health",
-        "ready": f"{base}/ready",
-        "metrics": f"{base}/metrics",
-        "well_known": f"{base}/.well-known/loopctl",
-    }
 
 
 @router.get("/health")
@@ -59,8 +38,7 @@ async def health() -> dict[str, str]:
 async def ready(rt: RuntimeDep) -> dict[str, Any]:
     """Readiness: the database answers and its schema is the one this server needs."""
     try:
-        async with tenant_transaction(rt.connections, None) as conn:
-            revision = await schema.read_revision(conn)
+        status = await schema.current_status(rt.connections)
     except Exception as exc:
         raise NotReady(
             "The database is not reachable",
@@ -69,18 +47,12 @@ async def ready(rt: RuntimeDep) -> dict[str, Any]:
                 "error": type(exc).__name__,
             },
         ) from exc
-    status = schema.status_of(revision)
     problem = status.problem()
     if problem is not None:
         raise NotReady(
             problem, details={"checks": {"database": "ok", "schema": status.state.value}}
         )
     return {"status": "ready", "version": VERSION, "checks": {"database": "ok", "schema": "ok"}}
-
-
-@router.get("/swagger", include_in_schema=False)
-async def swagger_alias() -> RedirectResponse:
-    return RedirectResponse("/swaggerui", status_code=302)
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -92,11 +64,11 @@ async def metrics(request: Request) -> Response:
 @router.get("/.well-known/loopctl")
 async def well_known(request: Request, rt: RuntimeDep) -> Response:
     """What this server is and how to talk to it (RFC 8615 discovery document)."""
-    base = _base_url(request, rt)
+    base = base_url(request)
     document = {
         "name": "loopctl",
         "version": VERSION,
-        "api_base": f"{base}/api/v1",
+        "api_base": f"{base.url}/api/v1",
         "auth": {
             "scheme": "bearer",
             "header": "Authorization",
@@ -111,31 +83,21 @@ async def well_known(request: Request, rt: RuntimeDep) -> Response:
             ],
             "signup": {
                 "enabled": rt.settings.allow_signup,
-                "url": f"{base}/api/v1/tenants/register",
+                "url": f"{base.url}/api/v1/tenants/register",
             },
         },
-        "docs": {"openapi": f"{base}{OPENAPI_PATH}", "swagger_ui": f"{base}/swaggerui"},
-        "links": _links(base),
+        "docs": {"openapi": f"{base.url}{OPENAPI_PATH}", "swagger_ui": f"{base.url}/swaggerui"},
+        "links": links(base.url),
     }
     body = dumps(document)
     etag = 'W/"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-    headers = {"Cache-Control": "public, max-age=300", "ETag": etag}
+    headers = {**base.cache_headers(max_age=300), "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
 
 @api_root.get("/", dependencies=[Depends(reject_unknown_query_params)])
-async def api_index(request: Request, rt: RuntimeDep) -> JSONResponse:
+async def api_index(request: Request) -> JSONResponse:
     """What this server is, and where to go next (no key needed)."""
-    base = _base_url(request, rt)
-    return JSONResponse(
-        {
-            "data": {
-                "name": "loopctl",
-                "version": VERSION,
-                "description": "Multi-tenant project state store for AI development loops",
-                "links": _links(base),
-            }
-        }
-    )
+    return index_response(request)

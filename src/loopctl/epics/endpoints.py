@@ -10,7 +10,6 @@ from loopctl.database.connections import RequestConn
 from loopctl.epics import deletion, progress, service
 from loopctl.epics.errors import EpicNotEmpty, EpicNotFound, EpicNumberTaken
 from loopctl.epics.schemas import (
-    NO_NUL,
     Epic,
     EpicCreate,
     EpicDeleted,
@@ -19,6 +18,7 @@ from loopctl.epics.schemas import (
     EpicSummary,
     EpicUpdate,
 )
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router

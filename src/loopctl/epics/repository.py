@@ -1,31 +1,16 @@
 """SQL for epics."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.epics.rows import EpicCountsRow, EpicRow
+from loopctl.kit.repository import Filters, fetch_all, fetch_one, fetch_page, fetch_value, returning
 from loopctl.kit.sql import maybe
-
-
-@dataclass(frozen=True, slots=True)
-class EpicRow:
-    tenant_id: UUID
-    id: UUID
-    project_id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
 
 
 async def insert(
@@ -41,50 +26,41 @@ async def insert(
     position: int,
     metadata: dict[str, Any],
 ) -> EpicRow:
-    async with conn.cursor(row_factory=class_row(EpicRow)) as cur:
-        await cur.execute(
-            """
-            INSERT INTO epics (tenant_id, id, project_id, number, title, description, phase,
-                               position, metadata)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING *
-            """,
-            [
-                tenant_id,
-                id,
-                project_id,
-                number,
-                title,
-                description,
-                phase,
-                position,
-                Jsonb(metadata),
-            ],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        EpicRow,
+        """
+        INSERT INTO epics (tenant_id, id, project_id, number, title, description, phase,
+                           position, metadata)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        RETURNING *
+        """,
+        [
+            tenant_id,
+            id,
+            project_id,
+            number,
+            title,
+            description,
+            phase,
+            position,
+            Jsonb(metadata),
+        ],
+    )
 
 
 async def get(conn: Connection, epic_id: UUID, *, for_update: bool = False) -> EpicRow | None:
     query = sql.SQL("SELECT * FROM epics WHERE id = %s{}").format(maybe(" FOR UPDATE", for_update))
-    async with conn.cursor(row_factory=class_row(EpicRow)) as cur:
-        await cur.execute(query, [epic_id])
-        return await cur.fetchone()
+    return await fetch_one(conn, EpicRow, query, [epic_id])
 
 
 async def get_by_number(conn: Connection, project_id: UUID, number: int) -> EpicRow | None:
-    async with conn.cursor(row_factory=class_row(EpicRow)) as cur:
-        await cur.execute(
-            "SELECT * FROM epics WHERE project_id = %s AND number = %s", [project_id, number]
-        )
-        return await cur.fetchone()
-
-
-@dataclass(frozen=True, slots=True)
-class EpicCountsRow(EpicRow):
-    story_count: int
-    verified_count: int
+    return await fetch_one(
+        conn,
+        EpicRow,
+        "SELECT * FROM epics WHERE project_id = %s AND number = %s",
+        [project_id, number],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,47 +76,44 @@ async def list_page(
     conn: Connection, *, project_id: UUID, phase: str | None, limit: int, offset: int
 ) -> tuple[list[EpicCountsRow], int]:
     """A project's epics by position then number, each with its story counts."""
-    where = sql.SQL("WHERE e.project_id = %(project_id)s{}").format(
-        maybe(" AND e.phase = %(phase)s", phase is not None)
+    return await fetch_page(
+        conn,
+        EpicCountsRow,
+        select=sql.SQL("""
+            SELECT e.*, c.story_count, c.verified_count
+              FROM epics e
+              CROSS JOIN LATERAL (
+                    SELECT count(*) AS story_count,
+                           count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
+                      FROM stories s
+                     WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c"""),
+        count_from=sql.SQL("epics e"),
+        filters=Filters()
+        .given("e.project_id = %(project_id)s", project_id=project_id)
+        .given("e.phase = %(phase)s", phase=phase),
+        order_by=sql.SQL("ORDER BY e.position, e.number, e.id"),
+        limit=limit,
+        offset=offset,
     )
-    params = {"project_id": project_id, "phase": phase, "limit": limit, "offset": offset}
-    query = sql.SQL("""
-        SELECT e.*, c.story_count, c.verified_count
-          FROM epics e
-          CROSS JOIN LATERAL (
-                SELECT count(*) AS story_count,
-                       count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
-                  FROM stories s
-                 WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c
-        {}
-         ORDER BY e.position, e.number, e.id
-         LIMIT %(limit)s OFFSET %(offset)s
-    """).format(where)
-    async with conn.cursor(row_factory=class_row(EpicCountsRow)) as cur:
-        await cur.execute(query, params)
-        rows = await cur.fetchall()
-    count = await conn.execute(sql.SQL("SELECT count(*) FROM epics e {}").format(where), params)
-    total = await count.fetchone()
-    return rows, int(total[0]) if total else 0
 
 
 async def stories_of(conn: Connection, epic_id: UUID) -> list[EpicStoryRow]:
-    async with conn.cursor(row_factory=class_row(EpicStoryRow)) as cur:
-        await cur.execute(
-            """
-            SELECT id, number, title, agent_status, verified_status FROM stories
-             WHERE epic_id = %s
-             ORDER BY number_sort, id
-            """,
-            [epic_id],
-        )
-        return await cur.fetchall()
+    return await fetch_all(
+        conn,
+        EpicStoryRow,
+        """
+        SELECT id, number, title, agent_status, verified_status FROM stories
+         WHERE epic_id = %s
+         ORDER BY number_sort, id
+        """,
+        [epic_id],
+    )
 
 
 async def count_stories(conn: Connection, epic_id: UUID) -> int:
-    cur = await conn.execute("SELECT count(*) FROM stories WHERE epic_id = %s", [epic_id])
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(
+        await fetch_value(conn, "SELECT count(*) FROM stories WHERE epic_id = %s", [epic_id]) or 0
+    )
 
 
 async def completion(conn: Connection, project_id: UUID) -> tuple[int, int]:
@@ -173,20 +146,18 @@ async def update(
     position: int,
     metadata: dict[str, Any],
 ) -> EpicRow:
-    async with conn.cursor(row_factory=class_row(EpicRow)) as cur:
-        await cur.execute(
-            """
-            UPDATE epics
-               SET title = %s, description = %s, phase = %s, position = %s, metadata = %s,
-                   updated_at = now()
-             WHERE id = %s
-            RETURNING *
-            """,
-            [title, description, phase, position, Jsonb(metadata), epic_id],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        EpicRow,
+        """
+        UPDATE epics
+           SET title = %s, description = %s, phase = %s, position = %s, metadata = %s,
+               updated_at = now()
+         WHERE id = %s
+        RETURNING *
+        """,
+        [title, description, phase, position, Jsonb(metadata), epic_id],
+    )
 
 
 async def dependency_ids(conn: Connection, epic_id: UUID) -> list[UUID]:

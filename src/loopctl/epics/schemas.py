@@ -1,62 +1,42 @@
 """Epic request and response bodies."""
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
+from loopctl.kit.fields import (
+    INT32_MAX,
+    NO_NUL,
+    Description,
+    Title,
+    not_bool,
+    not_null,
+    omittable,
+)
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.rollup import Progress
 
-T = TypeVar("T")
-# Text with a NUL byte cannot reach PostgreSQL; reject it as a validation error instead.
-NO_NUL = r"^[^\x00]*$"
-
-Title = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"^[^\x00]*$"),
-]
-Description = Annotated[str, StringConstraints(max_length=50_000, pattern=r"^[^\x00]*$")]
-Phase = Annotated[str, StringConstraints(max_length=100, pattern=r"^[^\x00]*$")]
-INT32_MAX = 2_147_483_647
-
-
-def _not_bool(value: object) -> object:
-    # JSON true would otherwise pass as the integer 1.
-    if isinstance(value, bool):
-        raise ValueError("must be an integer, not a boolean")
-    return value
-
-
+Phase = Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)]
 Position = Annotated[
-    int, BeforeValidator(_not_bool), Field(ge=0, le=INT32_MAX, description="Sort order")
+    int, BeforeValidator(not_bool), Field(ge=0, le=INT32_MAX, description="Sort order")
 ]
-EpicNumber = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=INT32_MAX)]
 
 
-def not_null(value: T | None) -> T:
-    """Validator for PATCH fields that may be omitted but not cleared."""
-    if value is None:
-        raise ValueError("cannot be null; omit the field to leave it unchanged")
+def _whole_number(value: object) -> object:
+    # A positive integer, or its digits as a string (plans and the reference's documents
+    # write "72"); not true, 2.0, "+2", " 2" or "1_000", which lax int parsing would take.
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError("must be an integer or a string of digits")
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("must be an integer or a string of digits")
     return value
 
 
-def _without_null(schema: dict[str, Any]) -> None:
-    options = [s for s in schema.pop("anyOf", []) if s != {"type": "null"}]
-    if len(options) == 1:
-        schema.update(options[0])
-    elif options:
-        schema["anyOf"] = options
-    if "default" in schema and schema["default"] is None:
-        del schema["default"]
-
-
-def omittable(**kwargs: Any) -> Any:
-    """A PATCH field that may be left out but not set to null (pair it with ``not_null``).
-
-    Typed ``X | None`` so that omitting it works; documented as plain ``X``.
-    """
-    return Field(default=None, json_schema_extra=_without_null, **kwargs)
+# The one epic number rule: the epics API, epic_number on stories and import documents.
+EpicNumber = Annotated[int, BeforeValidator(_whole_number), Field(gt=0, le=INT32_MAX)]
 
 
 class Epic(Output):

@@ -9,7 +9,7 @@ from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.epics import repository
 from loopctl.epics.errors import EpicNotFound, EpicNumberTaken
-from loopctl.epics.repository import EpicCountsRow, EpicRow
+from loopctl.epics.rows import EpicCountsRow, EpicRow
 from loopctl.epics.schemas import (
     Epic,
     EpicCreate,
@@ -73,7 +73,7 @@ async def create(
     return row
 
 
-async def get(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:
+async def get(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, epic_id)
     if row is None:
         raise EpicNotFound()
@@ -84,7 +84,7 @@ async def by_number(conn: Connection, project_id: UUID, number: int) -> EpicRow 
     return await repository.get_by_number(conn, project_id, number)
 
 
-async def lock(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:
+async def lock(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, epic_id, for_update=True)
     if row is None:
         raise EpicNotFound()

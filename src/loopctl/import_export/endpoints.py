@@ -16,6 +16,8 @@ from loopctl.kit.responses import JSONResponse
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item
 from loopctl.platform.errors import PayloadTooLarge
+from loopctl.platform.heavy import TooManyHeavyRequests
+from loopctl.platform.runtime import RuntimeDep
 from loopctl.projects.errors import ProjectArchived, ProjectNotFound
 
 router = api_router(tag="import/export")
@@ -31,6 +33,7 @@ router = api_router(tag="import/export")
         ImportConflict,
         StatusImportNeedsUser,
         PayloadTooLarge,
+        TooManyHeavyRequests,
     ),
 )
 async def import_project(
@@ -38,6 +41,7 @@ async def import_project(
     body: ProjectDocument,
     conn: RequestConn,
     principal: OrchestratorPrincipal,
+    runtime: RuntimeDep,
     merge: Annotated[
         bool,
         Query(
@@ -49,10 +53,11 @@ async def import_project(
         bool, Query(description="Validate and report what would change; write nothing")
     ] = False,
 ) -> Item[ImportReport]:
-    """Import a loopctl.project.v1 document, all or nothing (see docs/import-export.md)."""
-    report = await service.import_document(
-        conn, principal, project_id, body, merge=merge, dry_run=dry_run
-    )
+    """Import a loopctl.project.v1 document or the reference's, all or nothing (docs/import-export.md)."""
+    async with runtime.heavy.slot(principal):
+        report = await service.import_document(
+            conn, principal, project_id, body, merge=merge, dry_run=dry_run
+        )
     return Item(data=report)
 
 
@@ -64,11 +69,13 @@ async def import_project(
             "model": Item[ProjectDocument],
             "description": "The document in the usual envelope: post `data` back to import",
         },
-        **errors(ProjectNotFound),
+        **errors(ProjectNotFound, TooManyHeavyRequests),
     },
 )
 async def export_project(
-    project_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    project_id: UUID, conn: RequestConn, principal: AgentPrincipal, runtime: RuntimeDep
 ) -> Response:
     """Export the project as a loopctl.project.v1 document, in a deterministic order."""
-    return JSONResponse({"data": await service.export_document(conn, principal, project_id)})
+    async with runtime.heavy.slot(principal):
+        document = await service.export_document(conn, principal, project_id)
+        return JSONResponse({"data": document})  # serializing is part of the cost

@@ -24,8 +24,10 @@ class StatusImportNeedsUser(Forbidden):
 
     def __init__(self, role: str, paths: list[str]) -> None:
         super().__init__(
-            "Importing progress (agent_status/verified_status other than pending/unverified) "
-            f"requires a user key; this key has the {role} role. Remove the fields at: "
+            "Importing progress (agent_status/verified_status, or the reference's "
+            "initial_agent_status/initial_verified_status, other than pending/unverified) "
+            "records pre-existing work as done, which only a user (a human) may do; this key "
+            f"has the {role} role. Remove the fields at: "
             + ", ".join(paths[:10])
             + (" …" if len(paths) > 10 else ""),
             details={"required_role": "user", "role": role, "fields": paths},

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from loopctl.import_export.repository import EpicState, StoryState
 from loopctl.import_export.schemas import FORMAT
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 
 
 def natural(number: str) -> tuple[int, ...]:
@@ -63,6 +63,7 @@ def document(
             "description": project.description,
             "repo_url": project.repo_url,
             "tech_stack": project.tech_stack,
+            "mission": project.mission,
             "metadata": project.metadata,
         },
         "epics": [

@@ -17,7 +17,7 @@ from loopctl.import_export.repository import (
     StoryValues,
 )
 from loopctl.import_export.schemas import DocStory, Limits, ProjectDocument
-from loopctl.import_export.validation import Problems, Resolved, check, story_path
+from loopctl.import_export.validation import NO_PROGRESS, Problems, Resolved, check, story_path
 from loopctl.kit.ids import new_id
 from loopctl.stories import criteria
 
@@ -141,13 +141,14 @@ def _story(
         return
     source = {f: getattr(story, f) for f in STORY_FIELDS} | {"acceptance_criteria": acceptance}
     if old is None:
+        agent, verified = resolved.progress.get(story.number, NO_PROGRESS)
         plan.new_stories.append(
             StoryValues(
                 id=resolved.story_ids[story.number],
                 epic_id=epic_id,
                 number=story.number,
-                agent_status=story.agent_status or "pending",
-                verified_status=story.verified_status or "unverified",
+                agent_status=agent,
+                verified_status=verified,
                 **source,
             )
         )

@@ -35,7 +35,7 @@ from loopctl.import_export.schemas import (
     ProjectDocument,
 )
 from loopctl.projects import service as projects
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import ProjectUpdate
 
 # From this many child rows on, the parents' statistics are refreshed before inserting
@@ -96,6 +96,10 @@ async def import_document(
             | {
                 "orphaned_epics": len(plan.orphaned_epics),
                 "orphaned_stories": len(plan.orphaned_stories),
+                "backfilled_stories": sum(
+                    (s.agent_status, s.verified_status) != ("pending", "unverified")
+                    for s in plan.new_stories
+                ),
             },
             project_id=project_id,
         )
@@ -117,9 +121,11 @@ async def export_document(
 
 
 def _project_change(doc: ProjectDocument, project: ProjectRow) -> ProjectUpdate | None:
-    if doc.project is None:
+    # The reference's documents describe the project they came from; like the reference,
+    # an import of one leaves the target project's own fields alone.
+    if doc.project is None or doc.reference:
         return None
-    given = doc.project.model_dump(exclude_unset=True)
+    given = doc.project.changes()
     if all(getattr(project, name) == value for name, value in given.items()):
         return None
     return ProjectUpdate.model_validate(given)

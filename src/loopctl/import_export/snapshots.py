@@ -78,6 +78,16 @@ def entries(project_id: UUID, plan: Plan, at: datetime) -> list[Entry]:
         add("epic", e.id, "updated", before, epic(project_id, e, created, now))
     for s in plan.new_stories:
         add("story", s.id, "created", None, story(project_id, s, number[s.epic_id], now, now))
+        if (s.agent_status, s.verified_status) != ("pending", "unverified"):
+            # Progress brought by a document is pre-existing work, done before this server
+            # saw the story: recorded as a backfill by the (user) key that imported it.
+            backfill = {
+                "agent_status": s.agent_status,
+                "verified_status": s.verified_status,
+                "source": "pre_loopctl",
+                "via": "import",
+            }
+            add("story", s.id, "backfilled", None, backfill)
     for old_story, s in plan.changed_stories:
         created = _stamp(old_story.created_at)
         updated = _stamp(old_story.updated_at)

@@ -13,6 +13,9 @@ from loopctl.kit.ids import new_id
 
 # Claims belong to a live agent's lease; a document cannot bring one along.
 IN_FLIGHT = {"contracted", "assigned", "implementing"}
+NO_PROGRESS = ("pending", "unverified")
+# A status the document gives: (the field it came in, the value).
+Given = tuple[str, str]
 
 
 def epic_path(i: int) -> str:
@@ -47,8 +50,29 @@ class Resolved:
     story_paths: dict[str, str] = field(default_factory=dict)
     story_edge_paths: dict[tuple[str, str], str] = field(default_factory=dict)
     epic_edge_paths: dict[tuple[int, int], str] = field(default_factory=dict)
-    # Stories the document gives progress to (which needs a user key).
+    # The fields that give new stories progress (which needs a user key).
     status_paths: list[str] = field(default_factory=list)
+    # (agent_status, verified_status) of each new story with progress, by number.
+    progress: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def given_progress(story: DocStory, *, reference: bool) -> tuple[Given | None, Given | None]:
+    """The progress a story of the document gives: the reference's initial_* fields, or
+    (in loopctl's own documents only) agent_status and verified_status. In the reference's
+    documents those two are what its export reports, and it never imports them either."""
+    out: list[Given | None] = []
+    for initial, plain in (
+        ("initial_agent_status", "agent_status"),
+        ("initial_verified_status", "verified_status"),
+    ):
+        value = getattr(story, initial)
+        if value is not None:
+            out.append((initial, value))
+        elif not reference and getattr(story, plain) is not None:
+            out.append((plain, getattr(story, plain)))
+        else:
+            out.append(None)
+    return out[0], out[1]
 
 
 class Checker:
@@ -79,15 +103,21 @@ class Checker:
             for j, story in enumerate(epic.stories):
                 self._story_refs(i, j, story)
                 self._status(story_path(i, j), story)
+        self._listed_story_edges()
+        self._listed_epic_edges()
         return self.out
 
     def _within_limits(self) -> bool:
         stories = sum(len(e.stories) for e in self.doc.epics)
         edges = sum(len(s.depends_on) for e in self.doc.epics for s in e.stories)
+        edges += len(self.doc.story_dependencies)
+        epic_edges = sum(len(e.depends_on) for e in self.doc.epics)
+        epic_edges += len(self.doc.epic_dependencies)
         for count, limit, what in (
             (len(self.doc.epics), self.limits.epics, "epics"),
             (stories, self.limits.stories, "stories"),
             (edges, self.limits.story_dependencies, "story dependencies"),
+            (epic_edges, self.limits.epic_dependencies, "epic dependencies"),
         ):
             if count > limit:
                 self.problems.add(
@@ -159,36 +189,113 @@ class Checker:
                 self.out.story_edge_paths.setdefault((story.number, target), path)
             seen.add(target)
 
-    def _status(self, path: str, story: DocStory) -> None:
-        current = self.old_stories.get(story.number)
-        if current is not None:
-            for name in ("agent_status", "verified_status"):
-                given, now = getattr(story, name), getattr(current, name)
-                if given is not None and given != now:
+    def _listed_story_edges(self) -> None:
+        """The top-level story_dependencies (the reference's form), checked like depends_on."""
+        for k, edge in enumerate(self.doc.story_dependencies):
+            path = f"body.story_dependencies[{k}]"
+            pair = (edge.story, edge.depends_on)
+            ends = zip(pair, edge.names, strict=True)
+            missing = [(n, name) for n, name in ends if n not in self.out.story_ids]
+            if edge.story == edge.depends_on:
+                self.problems.add(path, "a story cannot depend on itself", "self_dependency")
+            elif missing:
+                for number, name in missing:
                     self.problems.add(
                         f"{path}.{name}",
-                        f"this story exists with {name} {now!r}; an import keeps the progress "
-                        "of existing stories, so leave the field out or give the current value",
+                        f"no story {number!r} in the document or the project",
+                        "unknown_reference",
+                    )
+            elif pair in self.out.story_edge_paths:
+                self.problems.add(
+                    path,
+                    f"story {edge.story!r} already depends on {edge.depends_on!r} at "
+                    f"{self.out.story_edge_paths[pair]}",
+                    "duplicate",
+                )
+            else:
+                self.out.story_edge_paths[pair] = path
+
+    def _listed_epic_edges(self) -> None:
+        for k, edge in enumerate(self.doc.epic_dependencies):
+            path = f"body.epic_dependencies[{k}]"
+            pair = (edge.epic, edge.depends_on)
+            ends = zip(pair, edge.names, strict=True)
+            missing = [(n, name) for n, name in ends if n not in self.out.epic_ids]
+            if edge.epic == edge.depends_on:
+                self.problems.add(path, "an epic cannot depend on itself", "self_dependency")
+            elif missing:
+                for number, name in missing:
+                    self.problems.add(
+                        f"{path}.{name}",
+                        f"no epic {number} in the document or the project",
+                        "unknown_reference",
+                    )
+            elif pair in self.out.epic_edge_paths:
+                self.problems.add(
+                    path,
+                    f"epic {edge.epic} already depends on {edge.depends_on} at "
+                    f"{self.out.epic_edge_paths[pair]}",
+                    "duplicate",
+                )
+            else:
+                self.out.epic_edge_paths[pair] = path
+
+    def _status(self, path: str, story: DocStory) -> None:
+        reference = self.doc.reference
+        if not reference:
+            for initial, plain in (
+                ("initial_agent_status", "agent_status"),
+                ("initial_verified_status", "verified_status"),
+            ):
+                both = (getattr(story, initial), getattr(story, plain))
+                if None not in both and both[0] != both[1]:
+                    self.problems.add(
+                        f"{path}.{initial}",
+                        f"contradicts {plain}; give one of the two",
                         "status_not_importable",
                     )
+        current = self.old_stories.get(story.number)
+        if current is not None:
+            self._kept(path, story, current, reference)
             return
-        agent = story.agent_status or "pending"
-        verified = story.verified_status or "unverified"
-        if agent in IN_FLIGHT:
+        agent, verified = given_progress(story, reference=reference)
+        verified_status = verified[1] if verified else "unverified"
+        # A verified story was reported done: left out, that is implied.
+        implied = "reported_done" if verified_status == "verified" else "pending"
+        agent_status = agent[1] if agent else implied
+        if agent is not None and agent_status in IN_FLIGHT:
             self.problems.add(
-                f"{path}.agent_status",
-                f"{agent!r} is a claim by a live agent and cannot be imported; use pending or "
-                "reported_done",
+                f"{path}.{agent[0]}",
+                f"{agent_status!r} is a claim by a live agent and cannot be imported; use "
+                "pending or reported_done",
                 "status_not_importable",
             )
-        elif verified == "verified" and agent != "reported_done":
+        elif verified is not None and verified_status == "verified" and agent_status != implied:
             self.problems.add(
-                f"{path}.verified_status",
+                f"{path}.{verified[0]}",
                 "a verified story must have agent_status reported_done",
                 "status_not_importable",
             )
-        if agent != "pending" or verified != "unverified":
-            self.out.status_paths.append(path)
+        for given, default in ((agent, "pending"), (verified, "unverified")):
+            if given is not None and given[1] != default:
+                self.out.status_paths.append(f"{path}.{given[0]}")
+        if (agent_status, verified_status) != NO_PROGRESS:
+            self.out.progress[story.number] = (agent_status, verified_status)
+
+    def _kept(self, path: str, story: DocStory, current: StoryState, reference: bool) -> None:
+        """An existing story keeps its progress. The reference's initial_* fields describe a
+        story being created, so they do not apply to it (as in the reference)."""
+        if reference:
+            return
+        for name in ("agent_status", "verified_status"):
+            given, now = getattr(story, name), getattr(current, name)
+            if given is not None and given != now:
+                self.problems.add(
+                    f"{path}.{name}",
+                    f"this story exists with {name} {now!r}; an import keeps the progress "
+                    "of existing stories, so leave the field out or give the current value",
+                    "status_not_importable",
+                )
 
 
 def check(

@@ -49,6 +49,6 @@ PageParams = Annotated[Pagination, Depends(pagination)]
 
 
 def page_of(rows: Sequence[T], total: int, params: Pagination) -> Page[T]:
-    return Page[T](
-        data=list(rows), meta=PageMeta(total=total, limit=params.limit, offset=params.offset)
-    )
+    # total_count repeats total for clients written for the reference, whose lists use it.
+    meta = PageMeta(total=total, total_count=total, limit=params.limit, offset=params.offset)
+    return Page[T](data=list(rows), meta=meta)

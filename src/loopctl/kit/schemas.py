@@ -2,12 +2,13 @@
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -37,6 +38,36 @@ def _utc(value: datetime) -> str:
 
 # Every timestamp leaves the server as ISO 8601 in UTC with a Z suffix.
 Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+
+# Timestamps that arrive from outside: with a UTC offset, and between these after conversion
+# to UTC. An offset can push 9999-12-31 past what a datetime holds (an OverflowError, once a
+# 500); the floor keeps values PostgreSQL, Python and every client agree on.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+_RANGE = "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z once converted to UTC"
+# Expiries further ahead than this are a typo, not a plan (a key that never expires omits it).
+EXPIRY_HORIZON = timedelta(days=36_525)
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(_RANGE) from None
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError(_RANGE)
+    return utc
+
+
+def _within_horizon(value: datetime) -> datetime:
+    if value > datetime.now(UTC) + EXPIRY_HORIZON:
+        raise ValueError("must be at most 100 years from now")
+    return value
+
+
+# Every datetime field of a request body uses one of these.
+InputTimestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+ExpiryTimestamp = Annotated[InputTimestamp, AfterValidator(_within_horizon)]
 
 # Text that arrives from outside: no NUL (PostgreSQL rejects it), no surrounding blanks.
 Name = Annotated[
@@ -78,6 +109,9 @@ class Item(BaseModel, Generic[T]):
 
 class PageMeta(BaseModel):
     total: int = Field(description="Rows matching the filters, ignoring limit and offset")
+    total_count: int = Field(
+        description="The same as total, under the name the reference's clients page by"
+    )
     limit: int
     offset: int
 

@@ -1,10 +1,16 @@
-"""``sort=field,-other`` parsing into a safe ORDER BY clause."""
+"""``sort=field,-other`` parsing into a safe ORDER BY clause, with the reference's
+``sort_by``/``sort_order`` accepted as aliases."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Annotated, Literal
 
+from fastapi import Query
 from psycopg import sql
 
 from loopctl.platform.errors import UnprocessableEntity
+
+# Field names the reference uses where ours differ: its rows carry inserted_at.
+FIELD_ALIASES = {"inserted_at": "created_at"}
 
 
 def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.Composed:
@@ -23,6 +29,8 @@ def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.
         descending = name.startswith("-")
         name = name.removeprefix("-")
         if name not in columns:
+            name = FIELD_ALIASES.get(name, name)
+        if name not in columns:
             allowed = ", ".join(sorted(columns))
             raise UnprocessableEntity.for_field(
                 "query.sort", f"cannot sort by {name!r}; choose from {allowed}"
@@ -31,3 +39,49 @@ def order_by(sort: str | None, columns: Mapping[str, str], default: str) -> sql.
         parts.append(sql.SQL("{} {}").format(sql.Identifier(columns[name]), direction))
     parts.append(sql.SQL("id {}").format(direction))
     return sql.SQL("ORDER BY ") + sql.SQL(", ").join(parts)
+
+
+def combine(sort: str | None, sort_by: str | None, sort_order: str | None) -> str | None:
+    """One ``sort`` value from ours or the reference's pair (``sort_by`` is one field,
+    ascending unless ``sort_order=desc``)."""
+    if sort_by is None:
+        if sort_order is not None:
+            raise UnprocessableEntity.for_field(
+                "query.sort_order", "sort_order needs sort_by (or use sort=-field)"
+            )
+        return sort
+    if sort is not None:
+        raise UnprocessableEntity.for_field("query.sort_by", "give sort or sort_by, not both")
+    return ("-" if sort_order == "desc" else "") + sort_by
+
+
+def sort_query(fields: str, default: str) -> Callable[..., str | None]:
+    """The sort parameters of a list endpoint, as one dependency giving ``str | None``:
+    ``Annotated[str | None, Depends(sort_query(...))]``. ``fields`` names the sortable
+    fields for the OpenAPI text.
+    """
+
+    def sorting(
+        sort: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description=f"Comma-separated fields, '-' for descending: {fields} "
+                f"(default {default})",
+            ),
+        ] = None,
+        sort_by: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[a-z_]{1,50}$",
+                description="Alias (the reference's): one field to sort by",
+            ),
+        ] = None,
+        sort_order: Annotated[
+            Literal["asc", "desc"] | None,
+            Query(description="Alias (with sort_by): asc (default) or desc"),
+        ] = None,
+    ) -> str | None:
+        return combine(sort, sort_by, sort_order)
+
+    return sorting

@@ -117,9 +117,13 @@ class ErrorBoundary:
 class LoopctlAPI(FastAPI):
     """FastAPI with the leaner middleware stack described in the module."""
 
-    def __init__(self, *args: Any, opentelemetry: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, opentelemetry: bool = False, serve_directly: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._opentelemetry = opentelemetry
+        # Read by DirectRoute on each request: False hands every route to FastAPI's solver.
+        self.serve_directly = serve_directly
         # Routes declared on the app itself (app.get, ...) are DirectRoutes too.
         self.router.route_class = DirectRoute
 

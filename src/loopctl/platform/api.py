@@ -8,6 +8,7 @@ from loopctl.agents.endpoints import router as agents
 from loopctl.api_keys.endpoints import router as api_keys
 from loopctl.dependencies.endpoints import router as dependencies
 from loopctl.discovery.endpoints import api_root
+from loopctl.discovery.routes import router as route_list
 from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
@@ -22,6 +23,7 @@ from loopctl.tenants.endpoints import router as tenants
 # In matching order.
 ROUTERS: list[APIRouter] = [
     api_root,
+    route_list,
     tenants,
     agents,
     api_keys,

@@ -13,10 +13,12 @@ from fastapi.routing import iter_route_contexts
 from fastapi.telemetry import TelemetryConfig
 
 from loopctl.database import schema
-from loopctl.database.connections import create_pool, tenant_transaction
-from loopctl.discovery.endpoints import OPENAPI_PATH
+from loopctl.database.connections import create_pool
 from loopctl.discovery.endpoints import router as discovery_router
-from loopctl.kit.openapi import complete_schema
+from loopctl.discovery.index import OPENAPI_PATH
+from loopctl.discovery.swagger import mount_assets
+from loopctl.discovery.swagger import router as swagger_router
+from loopctl.discovery.urls import SlashRedirect
 from loopctl.kit.stack import LoopctlAPI
 from loopctl.platform.api import add_routes, include_api
 from loopctl.platform.background import maintain
@@ -24,6 +26,7 @@ from loopctl.platform.config import VERSION, Settings
 from loopctl.platform.errors import install_error_handlers
 from loopctl.platform.middleware import RequestMiddleware
 from loopctl.platform.observability import AccessLog, Metrics, configure_logging
+from loopctl.platform.openapi import complete_schema
 from loopctl.platform.runtime import Runtime
 
 logger = logging.getLogger("loopctl.platform.app")
@@ -69,8 +72,7 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await pool.open(wait=True)
     runtime = Runtime.build(settings, pool, _secret(settings))
-    async with tenant_transaction(pool, None) as conn:
-        problem = schema.status_of(await schema.read_revision(conn)).problem()
+    problem = (await schema.current_status(pool)).problem()
     if problem is not None:
         await pool.close()
         raise RuntimeError(f"refusing to serve: {problem}")
@@ -89,7 +91,7 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _no_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _no_lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
@@ -101,11 +103,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=VERSION,
         description=DESCRIPTION,
         openapi_url=OPENAPI_PATH,
-        docs_url="/swaggerui",
+        docs_url=None,  # discovery/swagger.py serves it, with packaged assets
         redoc_url=None,
         lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
         opentelemetry=settings.opentelemetry,
+        serve_directly=settings.direct_routes,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -115,6 +118,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     include_api(app)
     add_routes(app, discovery_router)
+    add_routes(app, swagger_router)
+    mount_assets(app)
+    # Starlette's own trailing-slash redirect names the request's Host in its Location.
+    app.router.redirect_slashes = False
+    app.router.default = SlashRedirect(app.router, settings.public_url)
     templates = {
         id(route.original_route): route.path_format or ""
         for route in iter_route_contexts(app.routes)

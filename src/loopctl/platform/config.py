@@ -3,8 +3,10 @@
 Every field is documented in docs/operations.md; keep the two in step.
 """
 
+import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -14,11 +16,18 @@ VERSION = "0.1.0"
 
 
 def default_data_dir() -> Path:
+    # As root, the embedded PostgreSQL runs as a system user that must traverse to the data;
+    # /root is closed to it, /var/lib is not (docs/operations.md).
+    if os.geteuid() == 0:
+        return Path("/var/lib/loopctl")
     return Path(platformdirs.user_data_dir("loopctl"))
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOOPCTL_", extra="ignore")
+    # hide_input_in_errors: a refused value may hold a password (a URL's credentials).
+    model_config = SettingsConfigDict(
+        env_prefix="LOOPCTL_", extra="ignore", hide_input_in_errors=True
+    )
 
     # Database. With no database_url, `loopctl serve` runs the embedded PostgreSQL.
     database_url: SecretStr | None = None
@@ -29,8 +38,11 @@ class Settings(BaseSettings):
     owner_role: str = "loopctl_owner"
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=16, ge=1)
-    admin_pool_max_size: int = Field(default=2, ge=1)
-    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # Every statement of the app role; a cancelled one is a 503 query_timeout.
+    statement_timeout_ms: int = Field(default=10_000, ge=0)
+    # Heavy requests (graph, critical path, import, export) one tenant may run at once in
+    # one process; 0: no cap (platform/heavy.py).
+    heavy_requests_per_tenant: int = Field(default=2, ge=0)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     # Keys are stored as HMAC-SHA256(secret_key, key). Changing it invalidates every key.
@@ -39,6 +51,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=4000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
+    # The base URL clients use (scheme, host, optional path prefix); without it, links and
+    # redirects are built from the request's Host header and never cached publicly.
     public_url: str | None = None
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -60,6 +74,9 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry instrumentation. Off unless asked for: when on, every
     # request first asks OpenTelemetry whether a provider is configured (docs/operations.md).
     opentelemetry: bool = False
+    # Serve the simplest routes without FastAPI's dependency solver (kit/direct.py). False
+    # hands every route to FastAPI: the same answers, more CPU; the suite runs both ways.
+    direct_routes: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -67,6 +84,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number in range)
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query or a fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
     @property
     def embedded(self) -> bool:

@@ -8,12 +8,14 @@ in the same shape.
 import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
+from psycopg.errors import QueryCanceled
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
@@ -27,6 +29,9 @@ class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
     default_message: ClassVar[str] = "Internal server error"
+    # True for an error whose request's writes must still commit (the audit entry of a
+    # blocked self-action); database.connections.request_transaction reads it.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -45,6 +50,43 @@ class AppError(Exception):
         if self.details is not None:
             error["details"] = self.details
         return {"error": error}
+
+    def located(self, locate: Callable[[str], str]) -> "AppError":
+        """This error with each field it names placed where the edge received it.
+
+        Services name fields as the domain does (``epic_number``,
+        ``acceptance_criteria[0].id``); each edge knows where that field came from (REST:
+        ``body.epic_number``). Fields already placed (``query.sort``) stay as they are.
+        """
+        details = dict(self.details or {})
+        message = self.message
+        errors = details.get("errors")
+        if isinstance(errors, list):
+            placed_errors = []
+            for error in errors:
+                field = error.get("field") if isinstance(error, dict) else None
+                if isinstance(field, str) and not is_placed(field):
+                    placed = locate(field)
+                    if message.startswith(f"{field}: "):
+                        message = placed + message[len(field) :]
+                    error = {**error, "field": placed}
+                placed_errors.append(error)
+            details["errors"] = placed_errors
+        field = details.get("field")
+        if isinstance(field, str) and not is_placed(field):
+            details["field"] = locate(field)
+        if details != (self.details or {}) or message != self.message:
+            # In place: an error is raised once and rendered once.
+            self.details, self.message = details, message
+        return self
+
+
+# Where an edge can have received a field; a field named without one is a domain name.
+PLACES = ("body", "query", "path", "header")
+
+
+def is_placed(field: str) -> bool:
+    return re.split(r"[.\[]", field, maxsplit=1)[0] in PLACES
 
 
 class BadRequest(AppError):
@@ -148,6 +190,14 @@ class ServiceUnavailable(AppError):
     default_message = "Service unavailable"
 
 
+class QueryTimeout(ServiceUnavailable):
+    code = "query_timeout"
+    default_message = (
+        "The request's database work ran longer than this server allows "
+        "(its statement timeout) and was cancelled; nothing was changed"
+    )
+
+
 def _field_path(loc: Sequence[Any]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -176,9 +226,25 @@ def _render(error: AppError) -> Response:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-async def _app_error(_: Request, exc: Exception) -> Response:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return _render(exc)
+    return _render(exc.located(functools.partial(_rest_place, request)))
+
+
+def _rest_place(request: Request, field: str) -> str:
+    """REST's place for a domain field: a query parameter of the route, else the body."""
+    route = request.scope.get("route")
+    names = _query_names(route.dependant) if isinstance(route, APIRoute) else frozenset()
+    root = re.split(r"[.\[]", field, maxsplit=1)[0]
+    return f"query.{field}" if root in names else f"body.{field}"
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    # Only on an error path, so not cached.
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
 
 
 def _json_invalid(err: Mapping[str, Any]) -> UnprocessableEntity:
@@ -254,7 +320,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _render(error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+async def _query_canceled(request: Request, _exc: Exception) -> Response:
+    # PostgreSQL cancelled a statement: the statement timeout (LOOPCTL_STATEMENT_TIMEOUT_MS)
+    # or an operator's pg_cancel_backend. The transaction has been rolled back.
+    request_id = getattr(request.state, "request_id", None)
+    logger.warning("statement cancelled", extra={"request_id": request_id})
+    return _render(QueryTimeout())
+
+
+async def _unexpected(request: Request, _exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
     # RequestMiddleware adds the x-request-id header, to this response as to any other
@@ -271,4 +345,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(QueryCanceled, _query_canceled)
     app.add_exception_handler(Exception, _unexpected)

@@ -17,6 +17,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from loopctl.database.urls import redact
+
 # Standard LogRecord attributes, and uvicorn's ANSI-coloured duplicate of the message.
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 # Libraries whose INFO lines are step-by-step narration rather than events.
@@ -48,13 +50,14 @@ class JsonFormatter(logging.Formatter):
             "time": log_time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            # A library's error may quote a connection string: never log its password.
+            "message": redact(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+            entry["exception"] = redact("".join(traceback.format_exception(*record.exc_info)))
         return orjson.dumps(entry, default=str).decode()
 
 

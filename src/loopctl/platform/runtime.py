@@ -15,6 +15,7 @@ from loopctl.auth.service import Authenticator
 from loopctl.auth.usage import UsageTracker
 from loopctl.database.connections import ConnectionSource
 from loopctl.platform.config import Settings
+from loopctl.platform.heavy import HeavyLimiter
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Runtime:
     limiter: RateLimiter
     usage: UsageTracker
     authenticator: Authenticator
+    heavy: HeavyLimiter
 
     @classmethod
     def build(cls, settings: Settings, connections: ConnectionSource, secret: bytes) -> "Runtime":
@@ -38,6 +40,7 @@ class Runtime:
             limiter=limiter,
             usage=usage,
             authenticator=Authenticator(settings, hasher, limiter, usage),
+            heavy=HeavyLimiter(settings.heavy_requests_per_tenant),
         )
 
 

@@ -1,17 +1,15 @@
 """The loop's refusals: one class per stable code, built from the rule table's answer."""
 
-from typing import ClassVar
-
 from loopctl.platform.errors import AppError, Conflict, Forbidden, NotFound, UnprocessableEntity
 from loopctl.progress.status import Refusal
 
 
 class Refused(AppError):
-    """A refusal of the state machine; subclasses fix the status and code for the docs."""
+    """A refusal of the state machine; subclasses fix the status and code for the docs.
 
-    # A blocked self-action is answered with an error and also recorded in the audit log:
-    # the request's transaction commits the audit entry before the error is sent.
-    keeps_changes: ClassVar[bool] = False
+    A blocked self-action is answered with an error and also recorded in the audit log:
+    its class sets ``keeps_changes``, so the request commits the audit entry.
+    """
 
 
 class RoleRefused(Refused, Forbidden):

@@ -24,7 +24,7 @@ router = api_router("/stories", tag="progress")
 
 def _all(items: list[object]) -> PageMeta:
     # These lists are bounded by the story (its verdicts, artifacts, criteria): one page.
-    return PageMeta(total=len(items), limit=len(items), offset=0)
+    return PageMeta(total=len(items), total_count=len(items), limit=len(items), offset=0)
 
 
 @router.post(

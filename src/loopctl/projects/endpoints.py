@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
@@ -11,6 +11,7 @@ from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import Item, Page
+from loopctl.kit.sorting import sort_query
 from loopctl.platform.runtime import RuntimeDep
 from loopctl.projects import progress, service
 from loopctl.projects.errors import (
@@ -57,13 +58,7 @@ async def list_projects(
     include_archived: Annotated[
         bool, Query(description="Also list archived projects (hidden by default)")
     ] = False,
-    sort: Annotated[
-        str | None,
-        Query(
-            description="Comma-separated fields, '-' for descending: name, created_at, "
-            "updated_at (default name)"
-        ),
-    ] = None,
+    sort: Annotated[str | None, Depends(sort_query("name, created_at, updated_at", "name"))] = None,
 ) -> Page[Project]:
     """List the tenant's projects; archived ones only when asked for."""
     rows, total = await service.list_projects(
@@ -113,7 +108,16 @@ async def archive_project(
     responses=errors(ProjectNotFound),
 )
 async def get_project_progress(
-    project_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    project_id: UUID,
+    conn: RequestConn,
+    principal: AgentPrincipal,
+    include_cost: Annotated[  # noqa: ARG001 (accepted for the reference's clients; no cost yet)
+        bool,
+        Query(
+            description="Accepted for the reference's clients. loopctl records no token usage "
+            "yet, so no cost fields are added: an unknown cost is left out, never shown as 0"
+        ),
+    ] = False,
 ) -> Item[ProjectProgress]:
     """Roll-up of the project's stories by both status tiers, and its completed epics."""
     return Item(data=await progress.progress(conn, principal, project_id))

@@ -32,5 +32,5 @@ class ProjectStatusNeedsUser(Forbidden):
         super().__init__(
             "Archiving or reactivating a project (changing its status) requires the user "
             f"role; this key has the {role} role. Leave status out to change other fields",
-            details={"required_role": "user", "role": role, "field": "body.status"},
+            details={"required_role": "user", "role": role, "field": "status"},
         )

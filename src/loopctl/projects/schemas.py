@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from loopctl.epics.schemas import not_null, omittable
+from loopctl.kit.fields import NO_NUL, Description, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Name, Output, Slug, Timestamp
 from loopctl.stories.rollup import Progress
 
@@ -33,8 +33,24 @@ def _repo_url(value: str) -> str:
 RepoUrl = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_repo_url)
 ]
-Description = Annotated[str, StringConstraints(max_length=50_000, pattern=r"^[^\x00]*$")]
-TechStack = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
+TechStack = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+MISSION_MAX = 10_000
+
+
+def _blank_is_null(value: str) -> str | None:
+    # As in the reference: a mission of only blanks is no mission.
+    return value or None
+
+
+Mission = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MISSION_MAX, pattern=NO_NUL),
+    AfterValidator(_blank_is_null),
+    Field(
+        description=f"Why the project exists, for every agent working on it (at most "
+        f"{MISSION_MAX:,} characters; trimmed, blank means none)"
+    ),
+]
 ProjectStatus = Literal["active", "archived"]
 
 
@@ -45,6 +61,7 @@ class Project(Output):
     description: str | None
     repo_url: str | None
     tech_stack: str | None
+    mission: str | None
     status: ProjectStatus
     metadata: dict[str, object]
     archived_at: Timestamp | None
@@ -71,6 +88,7 @@ class ProjectCreate(Input):
     description: Description | None = None
     repo_url: RepoUrl | None = None
     tech_stack: TechStack | None = None
+    mission: Mission | None = None
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -85,6 +103,7 @@ class ProjectUpdate(Input):
     description: Description | None = Field(default=None, description="null clears it")
     repo_url: RepoUrl | None = Field(default=None, description="null clears it")
     tech_stack: TechStack | None = Field(default=None, description="null clears it")
+    mission: Mission | None = Field(default=None, description="null (or blank) clears it")
     metadata: Metadata | None = omittable(description="Replaces the whole object")
     status: ProjectStatus | None = omittable(
         description="User keys only: archived archives the project, active reactivates it"

@@ -19,11 +19,11 @@ from loopctl.projects.errors import (
     ProjectSlugTaken,
     ProjectStatusNeedsUser,
 )
-from loopctl.projects.repository import ProjectRow
+from loopctl.projects.rows import ProjectRow
 from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, ProjectUpdate
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
-EDITABLE = ("name", "description", "repo_url", "tech_stack", "metadata")
+EDITABLE = ("name", "description", "repo_url", "tech_stack", "mission", "metadata")
 
 
 def view(row: ProjectRow) -> Project:
@@ -52,6 +52,7 @@ async def create(
             description=body.description,
             repo_url=body.repo_url,
             tech_stack=body.tech_stack,
+            mission=body.mission,
             metadata=body.metadata,
         )
     except pg.UniqueViolation as exc:
@@ -70,7 +71,7 @@ async def create(
     return row
 
 
-async def get(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:
+async def get(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, project_id)
     if row is None:
         raise ProjectNotFound()
@@ -87,7 +88,7 @@ async def writable(conn: Connection, project_id: UUID, *, lock: bool = False) ->
     return row
 
 
-async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:
+async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get_detail(conn, project_id)
     if row is None:
         raise ProjectNotFound()
@@ -96,7 +97,7 @@ async def detail(conn: Connection, principal: Principal, project_id: UUID) -> Pr
 
 async def list_projects(
     conn: Connection,
-    principal: Principal,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
     *,
     status: str | None,
     include_archived: bool,
@@ -169,6 +170,7 @@ async def archive(conn: Connection, principal: Principal, project_id: UUID) -> P
         description=current.description,
         repo_url=current.repo_url,
         tech_stack=current.tech_stack,
+        mission=current.mission,
         metadata=current.metadata,
         status="archived",
     )

@@ -4,15 +4,27 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, StringConstraints
+from pydantic import AliasChoices, BeforeValidator, Field, StringConstraints
 
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.schemas import Input, Output
 
 MAX_CRITERIA = 100
-CriterionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,50}$")]
+
+
+def _id_from_int(value: object) -> object:
+    # Plans (the reference's among them) number criteria 1, 2, 3: the id "1".
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+CriterionId = Annotated[
+    str, BeforeValidator(_id_from_int), StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,50}$")
+]
 CriterionText = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL),
 ]
 _GENERATED = re.compile(r"^AC-(\d+)$")
 
@@ -30,7 +42,7 @@ class DuplicateCriterionId(ValueError):
 
     def __init__(self, index: int, ident: str) -> None:
         super().__init__(f"duplicate acceptance criterion id {ident!r}")
-        self.field = f"body.acceptance_criteria[{index}].id"
+        self.field = f"acceptance_criteria[{index}].id"
 
 
 class Criterion(Output):

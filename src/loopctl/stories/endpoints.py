@@ -8,7 +8,7 @@ from fastapi import Query
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
-from loopctl.epics.schemas import NO_NUL
+from loopctl.kit.fields import NO_NUL
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
@@ -34,6 +34,15 @@ AgentStatusFilter = Annotated[
 ]
 VerifiedStatusFilter = Annotated[
     VerifiedStatus | None, Query(description="Only stories with this verified_status")
+]
+# The reference's clients ask for token totals; loopctl records no token usage yet, and
+# an unknown total must not read as 0, so the fields are left out until it does.
+IncludeTokenTotals = Annotated[
+    bool,
+    Query(
+        description="Accepted for the reference's clients. loopctl records no token usage yet, "
+        "so no token fields are added: an unknown total is left out, never shown as 0"
+    ),
 ]
 
 
@@ -75,6 +84,7 @@ async def list_epic_stories(
     page: PageParams,
     agent_status: AgentStatusFilter = None,
     verified_status: VerifiedStatusFilter = None,
+    include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
 ) -> Page[Story]:
     """List an epic's stories in natural number order ("2.9" before "2.10")."""
     rows, total = await service.list_in_epic(
@@ -106,6 +116,7 @@ async def list_stories(
             description="Only stories whose title contains this text (case-insensitive)",
         ),
     ] = None,
+    include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
 ) -> Page[Story]:
     """List a project's stories by epic position, epic number, then natural story number."""
     rows, total = await service.list_in_project(

@@ -7,7 +7,8 @@ from uuid import UUID
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator
 
 from loopctl.dependencies.links import StoryDependencyFields
-from loopctl.epics.schemas import Description, EpicNumber, Title, not_null, omittable
+from loopctl.epics.schemas import EpicNumber
+from loopctl.kit.fields import Description, Title, not_null, omittable
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 from loopctl.stories.criteria import MAX_CRITERIA, Criterion, CriterionIn
 
@@ -64,6 +65,11 @@ class StoryCreateInProject(StoryCreate):
 
 class StoryDetail(Story, StoryDependencyFields):
     """One story as GET /stories/{id} shows it, with its dependencies and dependents."""
+
+    project_mission: str | None = Field(
+        description="The project's mission, so an agent reading one story knows why the "
+        "work exists (null when the project has none)"
+    )
 
 
 class StoryDeleted(Story):

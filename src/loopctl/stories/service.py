@@ -10,7 +10,7 @@ from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
-from loopctl.epics.repository import EpicRow
+from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
 from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity
@@ -88,14 +88,14 @@ async def create_in_project(
     epic = await epics.by_number(conn, project_id, body.epic_number)
     if epic is None:
         raise UnprocessableEntity.for_field(
-            "body.epic_number", f"no epic number {body.epic_number} in this project"
+            "epic_number", f"no epic number {body.epic_number} in this project"
         )
     return await _create_in(
         conn, principal, epic, StoryCreate.model_validate(body.model_dump(exclude={"epic_number"}))
     )
 
 
-async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRow:
+async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     row = await repository.get(conn, story_id)
     if row is None:
         raise StoryNotFound()
@@ -105,7 +105,10 @@ async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRo
 async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
     row = await get(conn, principal, story_id)
     links = await dependency_graph.story_fields(conn, row.id)
-    return StoryDetail.model_validate({**view(row).model_dump(), **links.model_dump()})
+    project = await projects.get(conn, principal, row.project_id)
+    return StoryDetail.model_validate(
+        {**view(row).model_dump(), **links.model_dump(), "project_mission": project.mission}
+    )
 
 
 async def list_in_project(

@@ -2,7 +2,8 @@
 
 from fastapi import Depends, Request
 
-from loopctl.api_keys.schemas import ApiKey, as_created
+from loopctl.api_keys import service as api_keys
+from loopctl.api_keys.schemas import as_created
 from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal, client_address
 from loopctl.auth.errors import SignupDisabled
 from loopctl.database.connections import PublicConn, RequestConn
@@ -20,9 +21,8 @@ router = api_router("/tenants", tag="tenants")
 
 
 def signup_allowed(request: Request, rt: RuntimeDep) -> None:
-    if not rt.settings.allow_signup:
-        raise SignupDisabled()
-    rt.authenticator.limit_signup(client_address(request))
+    # A dependency, so that the rule is checked before the body is read.
+    service.admit_signup(rt.settings, rt.authenticator, client_address(request))
 
 
 @router.post(
@@ -47,7 +47,7 @@ async def register_tenant(
     return Item(
         data=TenantRegistered(
             tenant=service.view(row, rt.settings),
-            api_key=as_created(ApiKey.model_validate(key), raw),
+            api_key=as_created(api_keys.view(key), raw),
         )
     )
 

@@ -1,28 +1,15 @@
 """SQL for tenants. Row-level security shows each tenant only its own row."""
 
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection, fetch_row
+from loopctl.kit.repository import returning
 from loopctl.kit.sql import maybe
-
-
-class TenantRow(NamedTuple):
-    # A NamedTuple: immutable and cheap to build; GET /tenants/me builds one per request
-    # (see auth.principal.Principal).
-    id: UUID
-    name: str
-    slug: str
-    email: str | None
-    status: str
-    settings: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+from loopctl.tenants.rows import TenantRow
 
 
 async def insert(
@@ -34,17 +21,15 @@ async def insert(
     email: str | None,
     settings: dict[str, Any],
 ) -> TenantRow:
-    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
-        await cur.execute(
-            """
-            INSERT INTO tenants (id, name, slug, email, settings) VALUES (%s, %s, %s, %s, %s)
-            RETURNING *
-            """,
-            [id, name, slug, email, Jsonb(settings)],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        TenantRow,
+        """
+        INSERT INTO tenants (id, name, slug, email, settings) VALUES (%s, %s, %s, %s, %s)
+        RETURNING *
+        """,
+        [id, name, slug, email, Jsonb(settings)],
+    )
 
 
 # Plain strings, not composed per call, and fetch_row's plain tuple rather than a new cursor
@@ -81,15 +66,13 @@ async def update(
     email: str | None,
     settings: dict[str, Any],
 ) -> TenantRow:
-    async with conn.cursor(row_factory=class_row(TenantRow)) as cur:
-        await cur.execute(
-            """
-            UPDATE tenants SET name = %s, email = %s, settings = %s, updated_at = now()
-             WHERE id = %s
-            RETURNING *
-            """,
-            [name, email, Jsonb(settings), tenant_id],
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return row
+    return await returning(
+        conn,
+        TenantRow,
+        """
+        UPDATE tenants SET name = %s, email = %s, settings = %s, updated_at = now()
+         WHERE id = %s
+        RETURNING *
+        """,
+        [name, email, Jsonb(settings), tenant_id],
+    )

@@ -3,18 +3,20 @@
 from psycopg import errors as pg
 
 from loopctl.api_keys import service as api_keys
-from loopctl.api_keys.repository import ApiKeyRow
+from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.audit import service as audit
+from loopctl.auth.errors import SignupDisabled
 from loopctl.auth.keys import KeyHasher
 from loopctl.auth.principal import Principal, SystemActor
 from loopctl.auth.roles import Role
+from loopctl.auth.service import Authenticator
 from loopctl.database.connections import Connection, set_tenant
 from loopctl.kit.ids import new_id
 from loopctl.platform.config import Settings
 from loopctl.tenants import repository
 from loopctl.tenants import settings as tenant_settings
 from loopctl.tenants.errors import SlugTaken
-from loopctl.tenants.repository import TenantRow
+from loopctl.tenants.rows import TenantRow
 from loopctl.tenants.schemas import Tenant, TenantLimits, TenantRegister, TenantUpdate
 
 
@@ -32,6 +34,14 @@ def view(row: TenantRow, config: Settings) -> Tenant:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def admit_signup(config: Settings, authenticator: Authenticator, client: str) -> None:
+    """The signup rule: registration is open (LOOPCTL_ALLOW_SIGNUP) and this client address
+    is within its rate (LOOPCTL_SIGNUPS_PER_IP_PER_HOUR)."""
+    if not config.allow_signup:
+        raise SignupDisabled()
+    authenticator.limit_signup(client)
 
 
 async def register(

@@ -9,8 +9,8 @@ a story whose implementer reported, reviewed or verified it:
 - the reporter is never the assignee (a CHECK on the row);
 - a review or verification row naming the story's assignee is refused by a trigger.
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from loopctl.kit import migration as m
 
-revision = "0010"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

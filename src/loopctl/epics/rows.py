@@ -1,0 +1,27 @@
+"""Row types of epics: the public shapes other domains may import."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class EpicRow:
+    tenant_id: UUID
+    id: UUID
+    project_id: UUID
+    number: int
+    title: str
+    description: str | None
+    phase: str | None
+    position: int
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EpicCountsRow(EpicRow):
+    story_count: int
+    verified_count: int

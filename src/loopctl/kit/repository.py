@@ -1,0 +1,114 @@
+"""The repository kit: the few ways a repository runs SQL, so every domain does it alike.
+
+- ``fetch_one`` / ``fetch_all``: rows mapped to a row class (``psycopg.rows.class_row``).
+- ``returning``: an ``INSERT`` or ``UPDATE ... RETURNING`` that must produce its row. Where
+  the row needs a join (a story's epic number, a key's agent name), the write goes in a
+  ``WITH`` and the join reads its ``RETURNING`` rows: still one statement, never a write
+  followed by a second ``get``.
+- ``fetch_page``: one page of rows and the total the filters match (two statements: the
+  total is not known from a page past the end).
+- ``Filters``: the one idiom for optional filters. A condition goes into the statement only
+  when its value was given, so each combination of filters gets its own plan, and no
+  ``%s IS NULL OR ...`` hides an index from the planner.
+
+The hot authentication path keeps ``database.connections.fetch_row`` (a reused cursor,
+tuples) for CPU; see docs/benchmarks.md.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString, TypeVar
+
+from psycopg import sql
+from psycopg.rows import class_row
+
+from loopctl.database.connections import Connection
+
+R = TypeVar("R")
+# What cursor.execute accepts, minus t-strings: fixed text or psycopg.sql compositions.
+Query = LiteralString | sql.SQL | sql.Composed
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+async def fetch_one(conn: Connection, row: type[R], query: Query, params: Params = ()) -> R | None:
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchone()
+
+
+async def fetch_all(conn: Connection, row: type[R], query: Query, params: Params = ()) -> list[R]:
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def returning(conn: Connection, row: type[R], query: Query, params: Params) -> R:
+    """The row a write returns; the caller has made sure the write matches one row."""
+    found = await fetch_one(conn, row, query, params)
+    if found is None:
+        raise LookupError("the statement returned no row")
+    return found
+
+
+async def fetch_value(conn: Connection, query: Query, params: Params = ()) -> Any:
+    """The first column of the first row (a count, a flag), or None."""
+    cur = await conn.execute(query, params)
+    found = await cur.fetchone()
+    return found[0] if found else None
+
+
+class Filters:
+    """The conditions of a WHERE clause, each added only when it applies.
+
+    Conditions are fixed SQL written in the repository, with named placeholders; their
+    values are bound, never formatted in.
+    """
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = dict(params)
+        self._conditions: list[sql.Composable] = []
+
+    def given(self, condition: LiteralString, **values: Any) -> "Filters":
+        """Add the condition when every one of its values was given (is not None)."""
+        if all(value is not None for value in values.values()):
+            self._conditions.append(sql.SQL(condition))
+            self.params.update(values)
+        return self
+
+    def when(self, applies: bool, condition: LiteralString) -> "Filters":
+        """Add a condition without values when ``applies``."""
+        if applies:
+            self._conditions.append(sql.SQL(condition))
+        return self
+
+    @property
+    def where(self) -> sql.Composable:
+        """`` WHERE a AND b``, or nothing when no condition applies."""
+        if not self._conditions:
+            return sql.SQL("")
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(self._conditions)
+
+
+async def fetch_page(
+    conn: Connection,
+    row: type[R],
+    *,
+    select: sql.Composable,
+    count_from: sql.Composable,
+    filters: Filters,
+    order_by: sql.Composable,
+    limit: int,
+    offset: int,
+) -> tuple[list[R], int]:
+    """``select`` + filters + ``order_by``, one page of it, and how many rows match.
+
+    ``select`` is the ``SELECT ... FROM ...`` of the rows; ``count_from`` the smallest
+    ``FROM`` the filters need (the joins for the columns only, left out).
+    """
+    page = sql.SQL("{}{} {} LIMIT %(limit)s OFFSET %(offset)s").format(
+        select, filters.where, order_by
+    )
+    rows = await fetch_all(conn, row, page, {**filters.params, "limit": limit, "offset": offset})
+    total = await fetch_value(
+        conn, sql.SQL("SELECT count(*) FROM {}{}").format(count_from, filters.where), filters.params
+    )
+    return rows, int(total or 0)
