@@ -77,7 +77,12 @@ async def test_filtered_by_role_it_lists_what_that_role_may_call(
 async def test_it_pages_in_the_list_envelope(client: httpx.AsyncClient) -> None:
     everything, _ = await _all(client)
     response = await client.get(f"{API}/routes", params={"limit": 5, "offset": 3})
-    assert response.json()["meta"] == {"total": len(everything), "limit": 5, "offset": 3}
+    assert response.json()["meta"] == {
+        "total": len(everything),
+        "total_count": len(everything),
+        "limit": 5,
+        "offset": 3,
+    }
     assert data_of(response) == everything[3:8]
     first = await client.get(f"{API}/routes")
     assert first.json()["meta"]["limit"] == 50

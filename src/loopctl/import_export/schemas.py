@@ -11,7 +11,6 @@ the one checker (validation.py) reads both vocabularies. See docs/import-export.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -29,7 +28,7 @@ from pydantic import (
 
 from loopctl.epics.schemas import EpicCreate, EpicNumber
 from loopctl.kit.fields import Description, not_null, omittable
-from loopctl.kit.schemas import Input, Metadata, Name, Output, Slug
+from loopctl.kit.schemas import Input, LenientTimestamp, Metadata, Name, Output, Slug
 from loopctl.projects.schemas import Mission, ProjectStatus, RepoUrl, TechStack
 from loopctl.stories.criteria import MAX_CRITERIA, CriterionIn
 from loopctl.stories.schemas import AgentStatus, Hours, StoryCreate, StoryNumber, VerifiedStatus
@@ -101,7 +100,7 @@ class DocProject(Input):
 class ExportMetadata(Input):
     """The reference's export header: read, never applied."""
 
-    exported_at: datetime | None = None
+    exported_at: LenientTimestamp | None = None
     loopctl_version: Note | None = None
     project_id: UUID | None = None
     tenant_id: UUID | None = None
@@ -140,10 +139,10 @@ class DocStory(StoryCreate):
     # What the reference's export adds to each story: read, never applied (an import
     # records no assignee, reporter or verifier).
     assigned_agent_id: UUID | None = None
-    assigned_at: datetime | None = None
-    reported_done_at: datetime | None = None
-    verified_at: datetime | None = None
-    rejected_at: datetime | None = None
+    assigned_at: LenientTimestamp | None = None
+    reported_done_at: LenientTimestamp | None = None
+    verified_at: LenientTimestamp | None = None
+    rejected_at: LenientTimestamp | None = None
     rejection_reason: Note | None = None
 
 

@@ -65,8 +65,15 @@ def _within_horizon(value: datetime) -> datetime:
     return value
 
 
+def _naive_is_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 # Every datetime field of a request body uses one of these.
 InputTimestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
+# For documents written by other software (the reference's exports), whose timestamps may
+# lack an offset: those are read as UTC, then bounded like the others.
+LenientTimestamp = Annotated[datetime, AfterValidator(_naive_is_utc), AfterValidator(_in_range)]
 ExpiryTimestamp = Annotated[InputTimestamp, AfterValidator(_within_horizon)]
 
 # Text that arrives from outside: no NUL (PostgreSQL rejects it), no surrounding blanks.

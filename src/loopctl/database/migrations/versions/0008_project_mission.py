@@ -6,7 +6,7 @@ mission and a longer one of our own). NUL cannot be stored in text, and the API 
 before it gets here.
 
 Revision ID: 0008
-Revises: 0007 (the lead re-chains revisions at merge time)
+Revises: 0007
 Create Date: 2026-12-03
 """
 
