@@ -54,12 +54,12 @@ async def test_criteria_results_are_kept_per_criterion(
     error = error_of(
         await post(client, story, "verify", orchestrator_key, bad), 422, "unknown_criterion"
     )
-    assert error["details"]["errors"][0]["field"] == "criteria[0].id"
+    assert error["details"]["errors"][0]["field"] == "body.criteria[0].id"
     contradiction = {"criteria": [{"id": "AC-1", "result": "failed"}]}
     response = await post(client, story, "verify", orchestrator_key, contradiction)
     assert (
         error_of(response, 422, "verdict_contradicts_criteria")["details"]["errors"][0]["field"]
-        == "result"
+        == "body.result"
     )
     verdict = {"criteria": [{"id": "AC-1", "result": "passed", "evidence": "pytest: 3 passed"}]}
     data_of(await post(client, story, "verify", orchestrator_key, verdict))

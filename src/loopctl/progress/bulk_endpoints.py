@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal
+from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
 from loopctl.kit.openapi import errors
@@ -35,7 +35,7 @@ async def bulk_claim(
 
 @router.post("/stories/bulk/verify", response_model=BulkResults)
 async def bulk_verify(
-    body: BulkVerifyIn, conn: RequestConn, principal: AgentPrincipal
+    body: BulkVerifyIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
     """Verify up to 50 stories (orchestrator keys), each with all of verify's checks."""
     ids = [i.story_id for i in body.stories]
@@ -45,7 +45,7 @@ async def bulk_verify(
 
 @router.post("/stories/bulk/reject", response_model=BulkResults)
 async def bulk_reject(
-    body: BulkRejectIn, conn: RequestConn, principal: AgentPrincipal
+    body: BulkRejectIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
     """Reject up to 50 stories (orchestrator keys), each with all of reject's checks."""
     ids = [i.story_id for i in body.stories]
@@ -70,7 +70,7 @@ async def bulk_mark_complete(
     responses=errors(EpicNotFound),
 )
 async def verify_all(
-    epic_id: UUID, conn: RequestConn, principal: AgentPrincipal, body: VerifyAllIn | None = None
+    epic_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal, body: VerifyAllIn | None = None
 ) -> Item[VerifyAllResult]:
     """Verify every reported, unverified story of an epic (orchestrator keys), each with
     verify's full checks; refused stories are listed in errors."""

@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from loopctl.auth.dependencies import AgentPrincipal
+from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.epics.errors import EpicNotFound
 from loopctl.kit.openapi import errors
@@ -137,7 +137,7 @@ for _path in ("/{story_id}/report", "/{story_id}/report-done"):
     responses=errors(*_COMMON, SelfReviewBlocked),
 )
 async def complete_review(
-    story_id: UUID, body: ReviewIn, conn: RequestConn, principal: AgentPrincipal
+    story_id: UUID, body: ReviewIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[ReviewRecord]:
     """Record a review of a reported story (orchestrator or user; never its implementer)."""
     row = await service.review_complete(conn, principal, story_id, body)
@@ -158,7 +158,7 @@ async def complete_review(
     ),
 )
 async def verify_story(
-    story_id: UUID, body: VerifyIn, conn: RequestConn, principal: AgentPrincipal
+    story_id: UUID, body: VerifyIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[StoryProgress]:
     """Verify a reported story (orchestrator keys) after a review recorded since its report."""
     return Item(data=await service.verify(conn, principal, story_id, body))
@@ -170,7 +170,7 @@ async def verify_story(
     responses=errors(*_COMMON, SelfVerifyBlocked, UnknownCriterion),
 )
 async def reject_story(
-    story_id: UUID, body: RejectIn, conn: RequestConn, principal: AgentPrincipal
+    story_id: UUID, body: RejectIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[StoryProgress]:
     """Reject a reported or verified story (orchestrator keys); by default it goes back to
     pending for another claim."""
@@ -183,7 +183,7 @@ async def reject_story(
     responses=errors(*_COMMON, AlreadyVerified),
 )
 async def force_unclaim_story(
-    story_id: UUID, conn: RequestConn, principal: AgentPrincipal
+    story_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[StoryProgress]:
     """Take a story back from its assignee (orchestrator keys); it goes back to pending."""
     return Item(data=await service.force_unclaim(conn, principal, story_id))

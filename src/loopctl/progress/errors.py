@@ -106,7 +106,7 @@ REFUSALS: dict[str, type[Refused]] = {
 
 def refused(refusal: Refusal) -> Refused:
     cls = REFUSALS[refusal.code]
-    details: dict[str, object] = {}
+    details: dict[str, object] = dict(refusal.details)
     if refusal.field is not None:
         details["errors"] = [{"field": refusal.field, "message": refusal.message}]
     return cls(refusal.message, details=details or None)

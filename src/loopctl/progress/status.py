@@ -174,6 +174,7 @@ class Refusal:
     message: str
     field: str | None = None
     audited: bool = False  # a blocked self-action leaves an audit entry
+    details: tuple[tuple[str, object], ...] = ()
 
 
 def lease_live(state: StoryState, now: datetime) -> bool:
@@ -189,8 +190,16 @@ def check(state: StoryState, attempt: Attempt) -> Transition | Refusal:
     """The one rule table every progress path asks."""
     action, actor = attempt.action, attempt.actor
     if actor.role not in ROLES[action]:
-        allowed = ", ".join(sorted(role.value for role in ROLES[action]))
-        return Refusal(403, "insufficient_role", f"{action.value} needs a key of role {allowed}")
+        allowed = sorted(ROLES[action], key=lambda role: role.level)
+        names = " or ".join(role.value for role in allowed)
+        details = (
+            ("required_role", allowed[0].value),
+            ("role", actor.role.value),
+            ("allowed_roles", [role.value for role in allowed]),
+        )
+        return Refusal(
+            403, "insufficient_role", f"{action.value} needs a key of role {names}", details=details
+        )
     if actor.role in (Role.agent, Role.orchestrator) and actor.agent_id is None:
         return Refusal(403, "agent_identity_required", "this key is not bound to an agent")
     gate = SELF_GATES.get(action)
