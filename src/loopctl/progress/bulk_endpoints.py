@@ -70,7 +70,10 @@ async def bulk_mark_complete(
     responses=errors(EpicNotFound),
 )
 async def verify_all(
-    epic_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal, body: VerifyAllIn | None = None
+    epic_id: UUID,
+    conn: RequestConn,
+    principal: OrchestratorPrincipal,
+    body: VerifyAllIn | None = None,
 ) -> Item[VerifyAllResult]:
     """Verify every reported, unverified story of an epic (orchestrator keys), each with
     verify's full checks; refused stories are listed in errors."""
