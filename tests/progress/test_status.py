@@ -275,3 +275,14 @@ def test_next_actions_are_exactly_the_loop_actions_that_check_accepts() -> None:
             for action in (Action.contract, Action.claim, Action.verify):
                 if isinstance(check(state, Attempt(action, actor, NOW)), Transition):
                     assert action in suggested
+
+
+def test_a_report_naming_a_stale_lease_is_lease_lost() -> None:
+    state = StoryState(
+        AgentStatus.implementing, VerifiedStatus.unverified, A, NOW + timedelta(minutes=5), 3
+    )
+    stale = check(state, Attempt(Action.report, Actor(Role.orchestrator, B), NOW, 2))
+    assert isinstance(stale, Refusal)
+    assert stale.code == "lease_lost"
+    current = check(state, Attempt(Action.report, Actor(Role.orchestrator, B), NOW, 3))
+    assert isinstance(current, Transition)

@@ -280,6 +280,10 @@ def _unclaim(state: StoryState, attempt: Attempt) -> Transition | Refusal:
 
 
 def _report(state: StoryState, attempt: Attempt) -> Transition | Refusal:
+    # A reporter that names the lease it saw is refused if the story changed hands since.
+    token = attempt.fencing_token
+    if token is not None and token != state.lease_token:
+        return Refusal(409, "lease_lost", "the story was claimed again since", "lease_token")
     if not lease_live(state, attempt.now):
         return Refusal(
             409, "lease_expired", "the implementer's lease expired; the story is up for claim"
