@@ -159,3 +159,15 @@ async def test_another_tenants_story_is_not_found(
 async def test_no_key_is_401(client: httpx.AsyncClient, story: StoryRow) -> None:
     response = await client.post(f"{S}/{story.id}/claim")
     assert response.status_code == 401
+
+
+async def test_booleans_are_not_numbers(
+    client: httpx.AsyncClient, story: StoryRow, agent_key: Key
+) -> None:
+    body = {"story_title": "Checkout", "ac_count": False}
+    invalid(await post(client, story, "contract", agent_key, body), "body.ac_count")
+    invalid(
+        await post(client, story, "heartbeat", agent_key, {"lease_token": True}), "body.lease_token"
+    )
+    huge = {"lease_token": 2**64}
+    invalid(await post(client, story, "heartbeat", agent_key, huge), "body.lease_token")

@@ -3,8 +3,9 @@
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
+from loopctl.kit.fields import not_bool
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 
 ShortText = Annotated[
@@ -20,11 +21,13 @@ Reason = Annotated[
         strip_whitespace=True, min_length=1, max_length=10_000, pattern=r"^[^\x00]*$"
     ),
 ]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Count = Annotated[int, BeforeValidator(not_bool), Field(ge=0, le=1_000_000)]
 LeaseToken = Annotated[
     int,
+    BeforeValidator(not_bool),
     Field(
         ge=0,
+        le=2**63 - 1,
         description="The fencing token claim returned; a stale one is refused (409 lease_lost)",
     ),
 ]
@@ -40,7 +43,7 @@ class ContractIn(Input):
     story_title: str | None = Field(
         default=None, max_length=500, description="Must equal the story's title (agents)"
     )
-    ac_count: int | None = Field(
+    ac_count: Annotated[int, BeforeValidator(not_bool)] | None = Field(
         default=None, ge=0, le=1000, description="Must equal the number of acceptance criteria"
     )
 
@@ -215,7 +218,7 @@ class BackfillIn(Input):
     evidence_url: HttpUrl | None = Field(
         default=None, description="http(s) link to the evidence, without credentials"
     )
-    pr_number: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    pr_number: Annotated[int, BeforeValidator(not_bool), Field(ge=1, le=2**31 - 1)] | None = None
 
     @model_validator(mode="after")
     def _some_evidence(self) -> "BackfillIn":
