@@ -171,3 +171,24 @@ async def test_booleans_are_not_numbers(
     )
     huge = {"lease_token": 2**64}
     invalid(await post(client, story, "heartbeat", agent_key, huge), "body.lease_token")
+
+
+async def test_progress_roll_ups_follow_both_tiers(
+    client: httpx.AsyncClient, story: StoryRow, agent_key: Key, orchestrator_key: Key
+) -> None:
+    url = f"/api/v1/projects/{story.project_id}/progress"
+
+    async def rollup() -> dict[str, Any]:
+        body: dict[str, Any] = data_of(await client.get(url, headers=agent_key.headers))
+        return body
+
+    await implemented(client, story, agent_key)
+    assert (await rollup())["stories_by_agent_status"]["implementing"] == 1
+    data_of(await post(client, story, "report", orchestrator_key))
+    reported = await rollup()
+    assert (reported["reported_unverified"], reported["verified_percentage"]) == (1, 0.0)
+    review = {"review_type": "code"}
+    data_of(await post(client, story, "review-complete", orchestrator_key, review), 201)
+    data_of(await post(client, story, "verify", orchestrator_key, {}))
+    verified = await rollup()
+    assert (verified["reported_unverified"], verified["verified_percentage"]) == (0, 100.0)
