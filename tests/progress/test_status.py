@@ -41,16 +41,21 @@ LEASES = {
 
 
 def states() -> Iterator[StoryState]:
-    for agent, verified, assignee, lease, reviewed, unmet, unchecked in itertools.product(
-        AgentStatus, VerifiedStatus, (None, A, B), LEASES, (False, True), (0, 1), (0, 2)
+    # "released": nobody holds the story now, but it was claimed before (force-unclaim,
+    # unclaim, a rejection's reset): its fencing token has moved.
+    for agent, verified, holder, lease, reviewed, unmet, unchecked in itertools.product(
+        AgentStatus, VerifiedStatus, (None, "released", A, B), LEASES, (False, True), (0, 1), (0, 2)
     ):
+        assignee = holder if isinstance(holder, UUID) else None
+        if assignee is None and lease != "live":
+            continue  # without a holder the lease's state means nothing
         expires, handed_off = LEASES[lease]
         yield StoryState(
             agent_status=agent,
             verified_status=verified,
             assignee=assignee,
             lease_expires_at=expires if assignee else None,
-            lease_token=3 if assignee else 0,
+            lease_token=0 if holder is None else 3,
             handed_off=handed_off and assignee is not None,
             reviewed_since_report=reviewed,
             unmet_dependencies=unmet,
@@ -138,6 +143,7 @@ def test_verified_needs_a_review_after_the_report_or_a_human_backfill() -> None:
             if attempt.action is Action.backfill:
                 assert attempt.actor.role is Role.user
                 assert state.assignee is None
+                assert state.lease_token == 0
                 assert state.agent_status is AgentStatus.pending
             else:
                 assert attempt.action is Action.verify

@@ -336,7 +336,9 @@ def _force_unclaim(state: StoryState, _: Attempt) -> Transition | Refusal:
 
 
 def _backfill(state: StoryState, _: Attempt) -> Transition | Refusal:
-    if state.verified_status is not VerifiedStatus.unverified or state.assignee is not None:
+    # Only work loopctl never saw: a story claimed even once (its fencing token moved) goes
+    # through the loop, so that force-unclaim then backfill cannot launder it.
+    if state.verified_status is not VerifiedStatus.unverified or state.lease_token != 0:
         return Refusal(409, "invalid_transition", _HINTS[Action.backfill])
     return Transition(AgentStatus.reported_done, VerifiedStatus.verified, (Effect.record_backfill,))
 
