@@ -40,10 +40,11 @@ finished, what an independent party verified, and an audit trail nobody can rewr
 
 **Authentication.** Send `Authorization: Bearer <key>`; keys start with `lc_`. Roles, from
 most to least powerful: `superadmin`, `user`, `orchestrator`, `agent`. Each operation
-states the role it needs.
+states the role it needs; the story loop's transitions also name the exact roles that may
+make them (docs/progress.md).
 
 **Envelopes.** A resource is `{"data": {...}}`; a list is `{"data": [...], "meta":
-{"total", "limit", "offset"}}`; an error is `{"error": {"status", "code", "message",
+{"total", "total_count", "limit", "offset"}}`; an error is `{"error": {"status", "code", "message",
 "details"?}}`. Match on `error.code`.
 """
 
