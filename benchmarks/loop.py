@@ -10,7 +10,7 @@ run the project's stories are put back to pending (superuser SQL, then VACUUM), 
 starts from the same 5,000 ready stories. Prints loops/s, p50/p99 per transition, refusals,
 and loopctl as a ratio of the floor (median of the repeats' pairs). See docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/loop.py [--agents 8,32,128] [--duration 8] [--repeats 3]
+    .venv/bin/python benchmarks/loop.py [--agents 8,32,128] [--duration 8] [--repeats 3] [--think 0]
 """
 
 import argparse
@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil  # type: ignore[import-untyped]
 import psycopg
 from psycopg.conninfo import make_conninfo
 
@@ -147,7 +148,15 @@ def _reset(superuser_url: str, project: str) -> tuple[int, int]:
     return int(counts[0]), int(counts[1])
 
 
-def _drive(port: int, keys: Path, project: str, agents: int, args: argparse.Namespace) -> Result:
+def _drive(
+    port: int,
+    keys: Path,
+    project: str,
+    agents: int,
+    args: argparse.Namespace,
+    cpu: tuple[psutil.Process, Path],
+) -> Result:
+    """One load-generator run; adds the server's and PostgreSQL's CPU seconds per loop."""
     argv = [
         sys.executable,
         str(HERE / "loop_driver.py"),
@@ -157,13 +166,22 @@ def _drive(port: int, keys: Path, project: str, agents: int, args: argparse.Name
         f"--agents={agents}",
         f"--duration={args.duration}",
         f"--warmup={args.warmup}",
+        f"--think={args.think}",
     ]
+    before = bench._CpuSample.take(*cpu)
     done = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    after = bench._CpuSample.take(*cpu)
     if done.returncode != 0 or not done.stdout:
         raise RuntimeError(
             f"the load generator failed ({done.returncode}): {done.stderr[-2000:]!r}"
         )
     result: Result = json.loads(done.stdout)
+    # CPU over the whole run (warm-up and drain included) over the loops completed in it:
+    # the audit rows, seven per loop, count them (see _benchmark).
+    result["cpu_s"] = {
+        "server": after.server - before.server,
+        "postgres": after.postgres - before.postgres,
+    }
     return result
 
 
@@ -189,7 +207,17 @@ def _pairs(cell: dict[str, list[Result]]) -> list[float]:
 
 def _summary(cells: dict[int, dict[str, list[Result]]]) -> str:
     rows: list[Sequence[str]] = [
-        ("agents", "server", "loops/s", "errors", "409s", "worst p99 ms", "loopctl/floor")
+        (
+            "agents",
+            "server",
+            "loops/s",
+            "errors",
+            "409s",
+            "worst p99 ms",
+            "server CPU ms/loop",
+            "postgres CPU ms/loop",
+            "loopctl/floor",
+        )
     ]
     for agents, cell in cells.items():
         pairs = _pairs(cell)
@@ -204,6 +232,8 @@ def _summary(cells: dict[int, dict[str, list[Result]]]) -> str:
                     str(sum(_errors(r) for r in runs)),
                     str(sum(_refused(r, expected=True) for r in runs)),
                     f"{worst:.1f}",
+                    f"{_median(runs, lambda r: r['cpu_ms_per_loop']['server']):.1f}",
+                    f"{_median(runs, lambda r: r['cpu_ms_per_loop']['postgres']):.1f}",
                     f"{statistics.median(pairs):.0%}" if name == "loopctl" and pairs else "",
                 )
             )
@@ -230,7 +260,8 @@ def _report(args: argparse.Namespace, cells: dict[int, dict[str, list[Result]]])
         f"story loop on a {EPICS * STORIES_PER_EPIC:,}-story project: {args.repeats} run(s) per "
         f"server x {args.duration:g} s after {args.warmup:g} s warm-up, servers alternating; "
         f"medians; loopctl/floor is the median of the repeats' pairs; {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; pools max {pool}; {ORCHESTRATORS} orchestrator keys"
+        f"Python {platform.python_version()}; pools max {pool}; {ORCHESTRATORS} orchestrator keys; "
+        f"think time {args.think * 1000:g} ms before each call"
     )
     print()
     print(_summary(cells))
@@ -272,13 +303,19 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
     root.chmod(0o711)
     ours_port, floor_port = bench._free_port(), bench._free_port()
     limit = str(bench.RATE_LIMIT)
+    # One key per agent: 128 agents and the orchestrators pass the default 100 live keys.
     env = bench._clean_env(
-        LOOPCTL_RATE_LIMIT_PER_MINUTE=limit, LOOPCTL_RATE_LIMIT_IP_PER_MINUTE=limit
+        LOOPCTL_RATE_LIMIT_PER_MINUTE=limit,
+        LOOPCTL_RATE_LIMIT_IP_PER_MINUTE=limit,
+        LOOPCTL_MAX_API_KEYS=str(max(args.agents) + ORCHESTRATORS + 1),
     )
     bench._progress("starting loopctl serve (embedded PostgreSQL) ...")
     log = root / "loopctl.log"
     serve = ["serve", "--data-dir", str(data_dir), "--port", str(ours_port)]
-    ours = processes.start("loopctl", [str(bench.LOOPCTL), *serve], env=env, log=log)
+    command = [str(bench.LOOPCTL), *serve]
+    if args.profile is not None:
+        command = [sys.executable, str(HERE / "profile_serve.py"), str(args.profile), *serve]
+    ours = processes.start("loopctl", command, env=env, log=log)
     bench._wait_ready(ours, ours_port, log, "loopctl serve")
     keys = root / "keys.json"
     bench._progress(f"creating {max(args.agents)} agent keys and importing the project ...")
@@ -298,6 +335,11 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
     floor = processes.start("floor", command, env=floor_env, log=floor_log)
     bench._wait_ready(floor, floor_port, floor_log, "floor app")
     ports = {"loopctl": ours_port, "floor": floor_port}
+    pgdata = data_dir / "pgdata"
+    cpu = {
+        "loopctl": (psutil.Process(ours.pid), pgdata),
+        "floor": (psutil.Process(floor.pid), pgdata),
+    }
     cells: dict[int, dict[str, list[Result]]] = {}
     for agents in args.agents:
         cell = cells.setdefault(agents, {"loopctl": [], "floor": []})
@@ -305,8 +347,12 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
             order = ("loopctl", "floor") if repeat % 2 else ("floor", "loopctl")
             for name in order:
                 _, audited = _reset(superuser, project)
-                result = _drive(ports[name], keys, project, agents, args)
+                result = _drive(ports[name], keys, project, agents, args, cpu[name])
                 verified, audit_after = _reset(superuser, project)
+                loops = (audit_after - audited) / AUDIT_PER_LOOP
+                result["cpu_ms_per_loop"] = {
+                    k: v * 1000 / max(1.0, loops) for k, v in result["cpu_s"].items()
+                }
                 cell[name].append(result)
                 bench._progress(
                     f"  {agents:3d} agents  {name:7s} #{repeat}  {result['loops_per_s']:7.1f} "
@@ -325,7 +371,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=float, default=8.0, help="measured seconds [8]")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first [2]")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each agent waits before each call [0: closed loop, the servers saturated]",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs per server and N [3]")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run loopctl under cProfile (CPU time) and write pstats here (profile_summary.py);"
+        " slows it down, so such a run's figures are not comparable",
+    )
     parser.add_argument("--keep-logs", type=Path, metavar="DIR", help="copy server logs here")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.repeats < 1:

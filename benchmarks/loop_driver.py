@@ -35,6 +35,8 @@ NO_STORY_PAUSE_SECONDS = 0.05
 
 @dataclass
 class Run:
+    # Pause before each transition: an agent's own work between calls (0: saturation).
+    think: float = 0.0
     measure_from: float = math.inf
     measure_until: float = math.inf
     stopping: bool = False
@@ -103,6 +105,8 @@ def _code(payload: bytes) -> str:
 
 async def _step(run: Run, client: Client, name: str, path: str, body: Any) -> bytes | None:
     """One transition; its response body when it succeeded, else None (counted)."""
+    if run.think:
+        await asyncio.sleep(run.think)
     sent = time.perf_counter()
     try:
         status, payload = await client.post(path, orjson.dumps(body))
@@ -156,9 +160,15 @@ def _cpu_seconds() -> float:
 
 
 async def drive(
-    port: int, keys: dict[str, list[str]], project: str, *, duration: float, warmup: float
+    port: int,
+    keys: dict[str, list[str]],
+    project: str,
+    *,
+    duration: float,
+    warmup: float,
+    think: float,
 ) -> dict[str, Any]:
-    run = Run()
+    run = Run(think=think)
     orchestrators = keys["orchestrators"]
     pairs = [
         (Client("127.0.0.1", port, key), Client("127.0.0.1", port, orchestrators[i % len(orchestrators)]))
@@ -208,13 +218,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, required=True, help="how many agents loop")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--think", type=float, default=0.0, help="seconds before each call")
     args = parser.parse_args(argv)
     keys: dict[str, list[str]] = json.loads(args.keys.read_text())
     if args.agents > len(keys["agents"]):
         parser.error(f"only {len(keys['agents'])} agent keys in {args.keys}")
     keys["agents"] = keys["agents"][: args.agents]
     result = uvloop.run(
-        drive(args.port, keys, args.project, duration=args.duration, warmup=args.warmup)
+        drive(
+            args.port,
+            keys,
+            args.project,
+            duration=args.duration,
+            warmup=args.warmup,
+            think=args.think,
+        )
     )
     print(json.dumps(result))
     return 0
