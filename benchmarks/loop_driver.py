@@ -17,6 +17,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -106,7 +107,8 @@ def _code(payload: bytes) -> str:
 async def _step(run: Run, client: Client, name: str, path: str, body: Any) -> bytes | None:
     """One transition; its response body when it succeeded, else None (counted)."""
     if run.think:
-        await asyncio.sleep(run.think)
+        # Jittered (0.5 to 1.5 times), so that the agents do not call in lockstep.
+        await asyncio.sleep(run.think * (0.5 + random.random()))
     sent = time.perf_counter()
     try:
         status, payload = await client.post(path, orjson.dumps(body))
