@@ -255,7 +255,7 @@ def _per_transition(cells: dict[int, dict[str, list[Result]]]) -> str:
 
 
 def _report(args: argparse.Namespace, cells: dict[int, dict[str, list[Result]]]) -> int:
-    pool = Settings.model_fields["pool_max_size"].default
+    pool = args.pool
     print(
         f"story loop on a {EPICS * STORIES_PER_EPIC:,}-story project: {args.repeats} run(s) per "
         f"server x {args.duration:g} s after {args.warmup:g} s warm-up, servers alternating; "
@@ -308,6 +308,7 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         LOOPCTL_RATE_LIMIT_PER_MINUTE=limit,
         LOOPCTL_RATE_LIMIT_IP_PER_MINUTE=limit,
         LOOPCTL_MAX_API_KEYS=str(max(args.agents) + ORCHESTRATORS + 1),
+        LOOPCTL_POOL_MAX_SIZE=str(args.pool),
     )
     bench._progress("starting loopctl serve (embedded PostgreSQL) ...")
     log = root / "loopctl.log"
@@ -328,6 +329,7 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
     floor_env = bench._clean_env(
         FLOOR_DATABASE_URL=_server_url(data_dir, app_role, credentials["app_password"], DATABASE),
         FLOOR_SECRET_KEY=credentials["secret_key"],
+        FLOOR_POOL_MAX_SIZE=str(args.pool),
     )
     bench._progress("starting the floor app ...")
     floor_log = root / "floor.log"
@@ -377,6 +379,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="seconds each agent waits before each call [0: closed loop, the servers saturated]",
     )
+    default_pool = Settings.model_fields["pool_max_size"].default
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=default_pool,
+        help=f"both servers' pool max size [loopctl's default, {default_pool}]",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs per server and N [3]")
     parser.add_argument(
         "--profile",
@@ -387,8 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep-logs", type=Path, metavar="DIR", help="copy server logs here")
     args = parser.parse_args(argv)
-    if args.duration <= 0 or args.warmup < 0 or args.repeats < 1:
-        parser.error("--duration must be > 0, --warmup >= 0 and --repeats >= 1")
+    if args.duration <= 0 or args.warmup < 0 or args.repeats < 1 or args.pool < 1:
+        parser.error("--duration must be > 0, --warmup >= 0, --repeats and --pool >= 1")
     return bench.run(
         "loop", args.keep_logs, lambda root, processes: _benchmark(args, root, processes)
     )
