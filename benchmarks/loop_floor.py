@@ -201,9 +201,11 @@ async def claim_next(conn: Conn, caller: Caller, body: dict[str, Any]) -> tuple[
     row = await cur.fetchone()
     assert row is not None
     after = row[:8]
-    # A pending story is contracted on the caller's behalf, then claimed: two transitions.
-    for _ in range(2 if before[0] == "pending" else 1):
-        await _audit(conn, caller, project, found[0], "status_changed", before, after)
+    # A pending story is contracted on the caller's behalf, then claimed: two transitions;
+    # a claimed one whose lease ran out is taken over, and the expiry is audited.
+    actions = {"pending": ("status_changed",) * 2, "contracted": ("status_changed",)}
+    for action in actions.get(before[0], ("lease_expired", "status_changed")):
+        await _audit(conn, caller, project, found[0], action, before, after)
     lease = {"agent_id": caller.agent, "token": row[4], "expires_at": row[3]}
     data = {"id": found[0], "agent_status": row[0], "verified_status": row[1], "lease": lease,
             "title": row[8], "description": row[9], "acceptance_criteria": row[10]}  # fmt: skip
