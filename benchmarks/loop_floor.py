@@ -13,7 +13,8 @@ force, as loopctl's requests run):
 4. write the transition (and the review or verdict row),
 5. insert one ``audit_log`` row per transition with before/after snapshots.
 
-A refusal answers loopctl's error envelope and rolls back. Configuration comes from the
+A refusal answers loopctl's status and error code in its envelope and rolls back (loopctl
+also keeps an audit entry of a blocked self-action; the benchmark never attempts one). Configuration comes from the
 environment (``loop.py`` sets it): ``FLOOR_DATABASE_URL``, ``FLOOR_SECRET_KEY``,
 ``FLOOR_POOL_MAX_SIZE``.
 
@@ -150,7 +151,11 @@ FROM_STATE = {
     "review-complete": "reported_done",
     "verify": "reported_done",
 }
-SELF_GATED = {"report", "review-complete", "verify"}
+SELF_GATES = {
+    "report": "self_report_blocked",
+    "review-complete": "self_review_blocked",
+    "verify": "self_verify_blocked",
+}
 HOLDER = {"start", "request-review"}
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -216,8 +221,8 @@ def _check(verb: str, caller: Caller, state: Row, now: Any, token: Any) -> None:
     status, assignee, expires, current, handed_off = (
         state[0], state[2], state[3], state[4], state[5] is not None
     )  # fmt: skip
-    if verb in SELF_GATED and assignee is not None and assignee == caller.agent:
-        raise Refused(409, "self_blocked")
+    if verb in SELF_GATES and assignee is not None and assignee == caller.agent:
+        raise Refused(409, SELF_GATES[verb])
     if status != FROM_STATE[verb]:
         raise Refused(409, "invalid_transition")
     live = assignee is not None and (handed_off or expires is None or expires > now)
