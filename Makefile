@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint types check bench-auth bench-instructions bench-graph clean
+.PHONY: serve test lint types check bench-auth bench-instructions bench-graph bench-loop clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-instructions: $(STAMP)
 
 bench-graph: $(STAMP)
 	$(BIN)/python benchmarks/graph.py
+
+bench-loop: $(STAMP)
+	$(BIN)/python benchmarks/loop.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

@@ -502,6 +502,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 @contextlib.contextmanager
 def _workspace(processes: Processes, keep_logs: Path | None) -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="loopctl-bench-"))
+    # As root, the embedded PostgreSQL runs as loopctl-postgres, which must traverse this.
+    root.chmod(0o711)
     try:
         yield root
     finally:
