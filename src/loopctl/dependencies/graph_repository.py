@@ -346,8 +346,9 @@ async def graph_document(conn: Connection, project_id: UUID) -> str | None:
 _CLAIMABLE = sql.SQL("""
     SELECT s.id
       FROM stories s JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
-      JOIN projects p ON p.tenant_id = s.tenant_id AND p.id = s.project_id
-     WHERE p.status = 'active' {project} {epic}
+     WHERE EXISTS (SELECT 1 FROM projects p
+                    WHERE p.tenant_id = s.tenant_id AND p.id = s.project_id
+                      AND p.status = 'active') {project} {epic}
        AND s.verified_status <> 'verified'
        AND (s.agent_status IN ('pending', 'contracted')
             OR (s.agent_status IN ('assigned', 'implementing')
