@@ -41,8 +41,11 @@ async def latest(conn: Connection, project_id: UUID, state_key: str) -> StateRow
 async def history(
     conn: Connection, project_id: UUID, state_key: str, *, limit: int, offset: int
 ) -> tuple[list[StateRow], int]:
-    filters = Filters(project_id=project_id, state_key=state_key)
-    filters.when(True, "project_id = %(project_id)s AND state_key = %(state_key)s")
+    filters = (
+        Filters()
+        .given("project_id = %(project_id)s", project_id=project_id)
+        .given("state_key = %(state_key)s", state_key=state_key)
+    )
     return await fetch_page(
         conn,
         StateRow,
