@@ -32,6 +32,7 @@ TABLE_OWNER = {
     "review_records": "progress",
     "verification_results": "progress",
     "artifacts": "progress",
+    "orchestrator_states": "orchestrator",
 }
 
 # The one allow-list of repositories that name another domain's table, and why. Each is a

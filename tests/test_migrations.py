@@ -15,6 +15,7 @@ from loopctl.audit.repository import AuditRow
 from loopctl.database import schema
 from loopctl.database.provision import provision
 from loopctl.epics.rows import EpicRow
+from loopctl.orchestrator.repository import StateRow
 from loopctl.progress.repository import ProgressRow
 from loopctl.projects.rows import ProjectRow
 from loopctl.stories.repository import StoryRow
@@ -55,6 +56,7 @@ ROWS: dict[type, tuple[str, set[str], set[str]]] = {
     # The progress columns are the progress domain's (ProgressRow below).
     StoryRow: ("stories", {"epic_number"}, {"number_sort", "assignee_type", *PROGRESS}),
     ProgressRow: ("stories", set(), STORY_ONLY),
+    StateRow: ("orchestrator_states", set(), set()),
 }
 
 

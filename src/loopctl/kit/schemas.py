@@ -169,6 +169,11 @@ def _storable(value: Any, path: str, depth: int) -> None:
         raise ValueError(f"{path} is not a JSON value")
 
 
+def storable(value: dict[str, Any], field: str) -> None:
+    """Raise ValueError naming the part of ``field``'s object that jsonb cannot store as given."""
+    _storable(value, field, 1)
+
+
 def metadata_size_ok(value: dict[str, Any]) -> dict[str, Any]:
     """Size-limited, and storable as given: what would fail in PostgreSQL or change on the way
     (NUL, unpaired surrogates, NaN, huge integers, absurd nesting) is a validation error."""

@@ -13,6 +13,7 @@ from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.kit.routers import API_PREFIX
+from loopctl.orchestrator.endpoints import router as orchestrator
 from loopctl.progress.bulk_endpoints import router as progress_bulk
 from loopctl.progress.endpoints import router as progress
 from loopctl.progress.records_endpoints import router as progress_records
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     progress,
     progress_records,
     import_export,
+    orchestrator,
 ]
 
 

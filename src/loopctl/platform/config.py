@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     max_projects: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_import_bytes: int = Field(default=10_485_760, ge=1024)
+    # The JSON of one orchestrator checkpoint's state_data (a 413 beyond it).
+    max_state_bytes: int = Field(default=262_144, ge=1024)
 
     log_level: str = "INFO"
     access_log: bool = True

@@ -1,0 +1,1 @@
+"""Orchestrator checkpoints: versioned state per project and key, with optimistic locking."""
