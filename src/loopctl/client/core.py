@@ -52,10 +52,6 @@ def page(model: type[M]) -> Callable[[Any], Page[M]]:
     return lambda body: Page[model].model_validate(body)  # type: ignore[valid-type]
 
 
-def raw(body: Any) -> Any:
-    return body
-
-
 def query(**given: Any) -> dict[str, Any]:
     """The query parameters that were given (``None`` means not sent)."""
     return {k: str(v) if isinstance(v, UUID) else v for k, v in given.items() if v is not None}
@@ -120,7 +116,7 @@ def decode(call: Call[T], response: httpx.Response) -> T:
         raise from_answer(
             response.status_code, body, response.reason_phrase, response.headers.get("retry-after")
         )
-    if body is None and call.read is not raw:
+    if body is None:
         raise ServerError(
             response.status_code,
             "bad_response",

@@ -8,7 +8,7 @@ from typing import Any
 
 from loopctl.agents.schemas import Agent
 from loopctl.api_keys.schemas import ApiKey, ApiKeyCreated, ApiKeyRotated
-from loopctl.client.core import Call, Id, fields, item, page, query, raw
+from loopctl.client.core import Call, Id, fields, item, page, query
 from loopctl.client.models import Tenant, TenantRegistered
 from loopctl.dependencies.schemas import (
     BlockedItem,
@@ -262,4 +262,8 @@ def import_project(
 
 def export_project(project_id: Id) -> Call[dict[str, Any]]:
     """The project as a loopctl.project.v1 document (a plain dict, ready to import)."""
-    return Call("GET", f"/projects/{project_id}/export", raw)
+    return Call("GET", f"/projects/{project_id}/export", _document)
+
+
+def _document(body: Any) -> dict[str, Any]:
+    return dict(body["data"])
