@@ -9,7 +9,7 @@ import pytest
 
 from loopctl.client import AsyncClient, NotFoundError, ServerError
 from tests.client.conftest import QUICK, Live, Roles
-from tests.client.test_errors import AGENT
+from tests.client.test_errors import AGENT, AGENT_ID
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
 
@@ -49,7 +49,7 @@ async def test_errors_map_the_same(live: Live, keys: Roles) -> None:
 async def test_a_get_is_retried_and_a_post_is_not(flaky: Flaky) -> None:
     server = flaky(2, json.dumps({"data": AGENT}).encode())
     async with AsyncClient(server.url, "k", retry=QUICK) as client:
-        agent = await client.get_agent(AGENT["id"])
+        agent = await client.get_agent(AGENT_ID)
         assert agent.name == "flaky"
     assert server.methods == ["GET", "GET", "GET"]
     refusing = flaky(2)

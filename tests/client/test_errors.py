@@ -78,8 +78,9 @@ def test_nothing_listening_is_a_network_error_after_the_retries() -> None:
     assert time.monotonic() - started >= 0.07
 
 
-AGENT = {
-    "id": str(uuid4()),
+AGENT_ID = str(uuid4())
+AGENT: dict[str, Any] = {
+    "id": AGENT_ID,
     "name": "flaky",
     "agent_type": "implementer",
     "model": None,
@@ -94,8 +95,8 @@ AGENT = {
 def test_a_get_is_retried_through_two_503s(flaky: Flaky) -> None:
     server = flaky(2, json.dumps({"data": AGENT}).encode())
     with Client(server.url, "k", retry=QUICK) as client:
-        agent = client.get_agent(AGENT["id"])
-    assert (str(agent.id), agent.name) == (AGENT["id"], "flaky")
+        agent = client.get_agent(AGENT_ID)
+    assert (str(agent.id), agent.name) == (AGENT_ID, "flaky")
     assert server.methods == ["GET", "GET", "GET"]
 
 
