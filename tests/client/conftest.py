@@ -11,6 +11,7 @@ from uuid import uuid4
 import pytest
 
 from loopctl.client import Client, RetryPolicy
+from tests.cli.conftest import silent  # noqa: F401 - the CLI tests' fixture, shared
 from tests.fixtures.database import Cluster
 from tests.fixtures.server import Server, external_env, start
 
@@ -76,6 +77,7 @@ class _Flaky(BaseHTTPRequestHandler):
         self.rfile.read(length)
         status, body = flaky.next(self.command)
         self.send_response(status)
+        self.send_header("Retry-After", "7")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -94,9 +96,10 @@ class Flaky:
         b'{"error": {"status": 503, "code": "query_timeout", "message": "busy", "details": {}}}'
     )
 
-    def __init__(self, failures: int, answer: bytes) -> None:
+    def __init__(self, failures: int, answer: bytes, failure: tuple[int, bytes]) -> None:
         self.failures = failures
         self.answer = answer
+        self.failure = failure
         self.methods: list[str] = []
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
@@ -111,7 +114,7 @@ class Flaky:
         with self._lock:
             self.methods.append(method)
             if len(self.methods) <= self.failures:
-                return 503, self.UNAVAILABLE
+                return self.failure
             return 200, self.answer
 
     def close(self) -> None:
@@ -123,8 +126,10 @@ class Flaky:
 def flaky() -> Iterator[Any]:
     started: list[Flaky] = []
 
-    def make(failures: int, answer: bytes = b'{"data": {}}') -> Flaky:
-        server = Flaky(failures, answer)
+    def make(
+        failures: int, answer: bytes = b'{"data": {}}', failure: tuple[int, bytes] | None = None
+    ) -> Flaky:
+        server = Flaky(failures, answer, failure or (503, Flaky.UNAVAILABLE))
         started.append(server)
         return server
 

@@ -15,6 +15,7 @@ from loopctl.client import (
     LoopctlError,
     NetworkError,
     NotFoundError,
+    RateLimitedError,
     RetryPolicy,
     ServerError,
     ValidationError,
@@ -134,3 +135,23 @@ def test_an_answer_that_is_not_ours_keeps_its_status(flaky: Flaky) -> None:
     with Client(server.url, "k", retry=QUICK) as client, pytest.raises(ServerError) as raised:
         client.get_tenant()
     assert raised.value.code == "bad_response"
+
+
+def test_no_answer_in_time_is_a_timeout(silent: str) -> None:
+    retry = RetryPolicy(attempts=2, initial=0.01, maximum=0.01)
+    client = Client(silent, "k", timeout=0.2, retry=retry)
+    with client, pytest.raises(NetworkError) as raised:
+        client.get_tenant()
+    assert (raised.value.status, raised.value.code) == (None, "timeout")
+
+
+def test_rate_limited_carries_retry_after_and_is_not_retried(flaky: Flaky) -> None:
+    envelope = {"status": 429, "code": "rate_limited", "message": "slow down"}
+    body = json.dumps({"error": {**envelope, "details": {"retry_after_seconds": 7}}})
+    server = flaky(1, failure=(429, body.encode()))
+    with Client(server.url, "k", retry=QUICK) as client, pytest.raises(RateLimitedError) as raised:
+        client.get_tenant()
+    error = raised.value
+    assert (error.status, error.code, error.retry_after) == (429, "rate_limited", 7.0)
+    assert error.details == {"retry_after_seconds": 7}
+    assert server.methods == ["GET"]
