@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loopctl.api_keys.schemas import ApiKey
-from loopctl.client import Client, ConfigurationError
+from loopctl.client import AsyncClient, Client, ConfigurationError
 from loopctl.client import models as client_models
 from loopctl.client.sources import LOCAL_KEY
 from loopctl.database.embedded import LOCAL_KEY as SERVER_LOCAL_KEY
@@ -41,6 +41,13 @@ def test_the_local_server_and_its_saved_key(live: Live) -> None:
         assert client.key_source == str(live.server.data_dir / LOCAL_KEY)
         assert client.get_my_api_key().role == "user"
         assert live.user_key not in repr(client)
+
+
+async def test_the_async_client_reads_the_environment_too(live: Live, keys: Roles) -> None:
+    env = {"LOOPCTL_SERVER": live.url, "LOOPCTL_ORCH_KEY": keys.orchestrator}
+    async with AsyncClient.from_env(env) as client:
+        assert client.key_source == "LOOPCTL_ORCH_KEY"
+        assert (await client.get_my_api_key()).role == "orchestrator"
 
 
 def test_a_bad_server_url_is_a_configuration_error() -> None:

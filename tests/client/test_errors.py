@@ -74,7 +74,7 @@ def test_nothing_listening_is_a_network_error_after_the_retries() -> None:
     client = Client(f"http://127.0.0.1:{unused_port()}", "k", retry=QUICK)
     with client, pytest.raises(NetworkError) as raised:
         client.get_tenant()
-    assert (raised.value.status, raised.value.code) == (None, "connection_failed")
+    assert (raised.value.status, raised.value.code) == (None, "connection_refused")
     # Three waits of at least QUICK.initial (0.01, 0.02, 0.04 s) separate the four attempts.
     assert time.monotonic() - started >= 0.07
 

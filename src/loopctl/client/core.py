@@ -6,7 +6,9 @@ exponential backoff on a network error or a 503 (tenacity); a POST or PATCH neve
 the server may have applied it before the connection dropped.
 """
 
-from collections.abc import Callable, Mapping
+import socket
+import ssl
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -97,11 +99,27 @@ def retryable(exc: BaseException) -> bool:
     )
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps (httpx wraps httpcore, which wraps the OSError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
 def network_error(exc: httpx.TransportError, where: str) -> NetworkError:
+    """The same codes as the CLI's: timeout, connection_refused, unknown_host, tls_error."""
     if isinstance(exc, httpx.TimeoutException):
         return NetworkError(None, "timeout", f"no answer from {where} in time")
-    if isinstance(exc, httpx.ConnectError):
-        return NetworkError(None, "connection_failed", f"cannot connect to {where}: {exc}")
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return NetworkError(None, "connection_refused", f"{where} refused the connection")
+        if isinstance(cause, socket.gaierror):
+            return NetworkError(None, "unknown_host", f"cannot resolve the host of {where}")
+        if isinstance(cause, ssl.SSLError):
+            return NetworkError(None, "tls_error", f"TLS failed with {where}: {cause}")
     reason = str(exc) or type(exc).__name__
     return NetworkError(None, "connection_failed", f"talking to {where} failed: {reason}")
 
