@@ -9,7 +9,7 @@ the server may have applied it before the connection dropped.
 import socket
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -54,27 +54,25 @@ def page(model: type[M]) -> Callable[[Any], Page[M]]:
     return lambda body: Page[model].model_validate(body)  # type: ignore[valid-type]
 
 
-def query(**given: Any) -> dict[str, Any]:
-    """The query parameters that were given (``None`` means not sent)."""
-    return {k: str(v) if isinstance(v, UUID) else v for k, v in given.items() if v is not None}
-
-
-def fields(**given: Any) -> dict[str, Any]:
-    """A JSON body of the fields that were given; UUIDs as strings."""
+def present(**given: Any) -> dict[str, Any]:
+    """The query parameters or body fields given (``None`` means not sent); UUIDs as strings."""
     return {k: str(v) if isinstance(v, UUID) else v for k, v in given.items() if v is not None}
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How idempotent calls are retried: ``attempts`` in all, waits doubling from ``initial``."""
+    """How idempotent calls are retried: ``attempts`` in all, waits doubling from ``initial``.
+
+    Only GET, HEAD, OPTIONS, PUT and DELETE, whatever the policy: a POST or PATCH is never sent
+    twice.
+    """
 
     attempts: int = 4
     initial: float = 0.2
     maximum: float = 5.0
-    methods: frozenset[str] = field(default=IDEMPOTENT)
 
     def _kwargs(self, method: str) -> dict[str, Any]:
-        attempts = self.attempts if method in self.methods else 1
+        attempts = self.attempts if method in IDEMPOTENT else 1
         return {
             "stop": tenacity.stop_after_attempt(max(attempts, 1)),
             "wait": tenacity.wait_exponential(multiplier=self.initial, max=self.maximum),
@@ -87,9 +85,6 @@ class RetryPolicy:
 
     def asynchronous(self, method: str) -> tenacity.AsyncRetrying:
         return tenacity.AsyncRetrying(**self._kwargs(method))
-
-
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 def retryable(exc: BaseException) -> bool:

@@ -6,7 +6,7 @@ stale holder's write fail with 409 ``lease_lost``.
 
 from typing import Any
 
-from loopctl.client.core import Call, Id, fields, item, page
+from loopctl.client.core import Call, Id, item, page, present
 from loopctl.kit.schemas import Page
 from loopctl.progress.schemas import (
     Artifact,
@@ -25,14 +25,14 @@ def _step(story_id: Id, action: str, body: dict[str, Any] | None = None) -> Call
 
 
 def _lease(lease_token: int | None) -> dict[str, Any]:
-    return fields(lease_token=lease_token)
+    return present(lease_token=lease_token)
 
 
 def contract(
     story_id: Id, *, story_title: str | None = None, ac_count: int | None = None
 ) -> Call[StoryProgress]:
     """Agree to a story: an agent echoes its title and criteria count."""
-    return _step(story_id, "contract", fields(story_title=story_title, ac_count=ac_count))
+    return _step(story_id, "contract", present(story_title=story_title, ac_count=ac_count))
 
 
 def claim(story_id: Id) -> Call[StoryProgress]:
@@ -42,7 +42,7 @@ def claim(story_id: Id) -> Call[StoryProgress]:
 
 def claim_next(*, project_id: Id | None = None, epic_id: Id | None = None) -> Call[ClaimedStory]:
     """Claim the best ready story (404 ``no_ready_story`` when there is none)."""
-    body = fields(project_id=project_id, epic_id=epic_id)
+    body = present(project_id=project_id, epic_id=epic_id)
     return Call("POST", "/stories/claim-next", item(ClaimedStory), body=body)
 
 
@@ -67,12 +67,12 @@ def report(
     story_id: Id, *, artifact: dict[str, Any] | None = None, lease_token: int | None = None
 ) -> Call[StoryProgress]:
     """Report the work done (by anyone but the implementer)."""
-    return _step(story_id, "report", fields(artifact=artifact, lease_token=lease_token))
+    return _step(story_id, "report", present(artifact=artifact, lease_token=lease_token))
 
 
 def review_complete(story_id: Id, review_type: str, **counts: Any) -> Call[ReviewRecord]:
     """Record a review: ``findings_count``, ``fixes_count``, ``disproved_count``, ``summary``."""
-    body = fields(review_type=review_type, **counts)
+    body = present(review_type=review_type, **counts)
     return Call("POST", f"/stories/{story_id}/review-complete", item(ReviewRecord), body=body)
 
 
@@ -80,13 +80,13 @@ def verify(
     story_id: Id, *, criteria: list[dict[str, Any]] | None = None, **verdict: Any
 ) -> Call[StoryProgress]:
     """Verify: ``criteria`` as ``[{"id", "result", "evidence"}]``, and ``summary``, ``result``…."""
-    return _step(story_id, "verify", fields(criteria=criteria, **verdict))
+    return _step(story_id, "verify", present(criteria=criteria, **verdict))
 
 
 def reject(
     story_id: Id, reason: str, *, criteria: list[dict[str, Any]] | None = None, **verdict: Any
 ) -> Call[StoryProgress]:
-    return _step(story_id, "reject", fields(reason=reason, criteria=criteria, **verdict))
+    return _step(story_id, "reject", present(reason=reason, criteria=criteria, **verdict))
 
 
 def force_unclaim(story_id: Id) -> Call[StoryProgress]:
@@ -96,11 +96,11 @@ def force_unclaim(story_id: Id) -> Call[StoryProgress]:
 
 def backfill(story_id: Id, reason: str, **evidence: Any) -> Call[StoryProgress]:
     """Record work done before loopctl (user key): ``evidence`` or ``evidence_url``."""
-    return _step(story_id, "backfill", fields(reason=reason, **evidence))
+    return _step(story_id, "backfill", present(reason=reason, **evidence))
 
 
 def add_artifact(story_id: Id, artifact_type: str, path: str, **extra: Any) -> Call[Artifact]:
-    body = fields(artifact_type=artifact_type, path=path, **extra)
+    body = present(artifact_type=artifact_type, path=path, **extra)
     return Call("POST", f"/stories/{story_id}/artifacts", item(Artifact), body=body)
 
 
@@ -143,5 +143,5 @@ def bulk_mark_complete(stories: list[dict[str, Any]]) -> Call[BulkResults]:
 def verify_all(epic_id: Id, **verdict: Any) -> Call[VerifyAllResult]:
     """Verify every reported, unverified story of an epic; lists those refused."""
     return Call(
-        "POST", f"/epics/{epic_id}/verify-all", item(VerifyAllResult), body=fields(**verdict)
+        "POST", f"/epics/{epic_id}/verify-all", item(VerifyAllResult), body=present(**verdict)
     )

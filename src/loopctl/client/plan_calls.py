@@ -8,7 +8,7 @@ from typing import Any
 
 from loopctl.agents.schemas import Agent
 from loopctl.api_keys.schemas import ApiKey, ApiKeyCreated, ApiKeyRotated
-from loopctl.client.core import Call, Id, fields, item, page, query
+from loopctl.client.core import Call, Id, item, page, present
 from loopctl.client.models import Tenant, TenantRegistered
 from loopctl.dependencies.schemas import (
     BlockedItem,
@@ -26,12 +26,12 @@ from loopctl.stories.schemas import Story, StoryDeleted, StoryDetail
 
 
 def _paged(limit: int | None, offset: int | None, **given: Any) -> dict[str, Any]:
-    return query(limit=limit, offset=offset, **given)
+    return present(limit=limit, offset=offset, **given)
 
 
 def register_tenant(name: str, slug: str, *, email: str | None = None) -> Call[TenantRegistered]:
     """Sign up a tenant (no key needed); the answer holds its first user key."""
-    body = fields(name=name, slug=slug, email=email)
+    body = present(name=name, slug=slug, email=email)
     return Call("POST", "/tenants/register", item(TenantRegistered), body=body)
 
 
@@ -47,7 +47,7 @@ def update_tenant(**changes: Any) -> Call[Tenant]:
 
 def create_api_key(name: str, role: str, **extra: Any) -> Call[ApiKeyCreated]:
     """A new key; ``raw_key`` in the answer is shown this once."""
-    body = fields(name=name, role=role, **extra)
+    body = present(name=name, role=role, **extra)
     return Call("POST", "/api_keys", item(ApiKeyCreated), body=body)
 
 
@@ -71,11 +71,13 @@ def revoke_api_key(api_key_id: Id) -> Call[ApiKey]:
 
 
 def rotate_api_key(api_key_id: Id, **extra: Any) -> Call[ApiKeyRotated]:
-    return Call("POST", f"/api_keys/{api_key_id}/rotate", item(ApiKeyRotated), body=fields(**extra))
+    return Call(
+        "POST", f"/api_keys/{api_key_id}/rotate", item(ApiKeyRotated), body=present(**extra)
+    )
 
 
 def register_agent(name: str, **extra: Any) -> Call[Agent]:
-    body = fields(name=name, **extra)
+    body = present(name=name, **extra)
     return Call("POST", "/agents/register", item(Agent), body=body)
 
 
@@ -91,7 +93,7 @@ def get_agent(agent_id: Id) -> Call[Agent]:
 
 
 def create_project(name: str, slug: str, **extra: Any) -> Call[Project]:
-    body = fields(name=name, slug=slug, **extra)
+    body = present(name=name, slug=slug, **extra)
     return Call("POST", "/projects", item(Project), body=body)
 
 
@@ -114,12 +116,12 @@ def archive_project(project_id: Id) -> Call[Project]:
 
 
 def project_progress(project_id: Id, *, include_cost: bool | None = None) -> Call[ProjectProgress]:
-    params = query(include_cost=include_cost)
+    params = present(include_cost=include_cost)
     return Call("GET", f"/projects/{project_id}/progress", item(ProjectProgress), params=params)
 
 
 def create_epic(project_id: Id, number: int, title: str, **extra: Any) -> Call[Epic]:
-    body = fields(number=number, title=title, **extra)
+    body = present(number=number, title=title, **extra)
     return Call("POST", f"/projects/{project_id}/epics", item(Epic), body=body)
 
 
@@ -139,7 +141,7 @@ def update_epic(epic_id: Id, **changes: Any) -> Call[Epic]:
 
 
 def delete_epic(epic_id: Id, *, force: bool | None = None) -> Call[EpicDeleted]:
-    return Call("DELETE", f"/epics/{epic_id}", item(EpicDeleted), params=query(force=force))
+    return Call("DELETE", f"/epics/{epic_id}", item(EpicDeleted), params=present(force=force))
 
 
 def epic_progress(epic_id: Id) -> Call[EpicProgress]:
@@ -147,14 +149,14 @@ def epic_progress(epic_id: Id) -> Call[EpicProgress]:
 
 
 def create_story(epic_id: Id, number: str, title: str, **extra: Any) -> Call[Story]:
-    body = fields(number=number, title=title, **extra)
+    body = present(number=number, title=title, **extra)
     return Call("POST", f"/epics/{epic_id}/stories", item(Story), body=body)
 
 
 def create_story_in_project(
     project_id: Id, epic_number: int, number: str, title: str, **extra: Any
 ) -> Call[Story]:
-    body = fields(epic_number=epic_number, number=number, title=title, **extra)
+    body = present(epic_number=epic_number, number=number, title=title, **extra)
     return Call("POST", f"/projects/{project_id}/stories", item(Story), body=body)
 
 
@@ -185,7 +187,7 @@ def delete_story(story_id: Id) -> Call[StoryDeleted]:
 
 
 def add_story_dependency(story_id: Id, depends_on_story_id: Id) -> Call[StoryDependency]:
-    body = fields(story_id=story_id, depends_on_story_id=depends_on_story_id)
+    body = present(story_id=story_id, depends_on_story_id=depends_on_story_id)
     return Call("POST", "/story_dependencies", item(StoryDependency), body=body)
 
 
@@ -194,7 +196,7 @@ def remove_story_dependency(dependency_id: Id) -> Call[StoryDependency]:
 
 
 def add_epic_dependency(epic_id: Id, depends_on_epic_id: Id) -> Call[EpicDependency]:
-    body = fields(epic_id=epic_id, depends_on_epic_id=depends_on_epic_id)
+    body = present(epic_id=epic_id, depends_on_epic_id=depends_on_epic_id)
     return Call("POST", "/epic_dependencies", item(EpicDependency), body=body)
 
 
@@ -255,7 +257,7 @@ def import_project(
     dry_run: bool | None = None,
 ) -> Call[ImportReport]:
     """Import a document (ours or the reference's) into a project, all or nothing."""
-    params = query(merge=merge, dry_run=dry_run)
+    params = present(merge=merge, dry_run=dry_run)
     path = f"/projects/{project_id}/import"
     return Call("POST", path, item(ImportReport), params=params, body=document)
 
