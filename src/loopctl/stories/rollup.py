@@ -2,11 +2,15 @@
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from loopctl.kit.schemas import Output
-from loopctl.stories.repository import StatusTotalRow
+
+if TYPE_CHECKING:
+    # Only a type here: the models above must import without the database (loopctl.client).
+    from loopctl.stories.repository import StatusTotalRow
 
 
 class AgentStatusCounts(Output):
@@ -46,7 +50,7 @@ def percentage(part: int, whole: int) -> float:
     return float((Decimal(part * 100) / whole).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
-def fold(rows: Sequence[StatusTotalRow]) -> Progress:
+def fold(rows: "Sequence[StatusTotalRow]") -> Progress:
     """One roll-up from the per-(agent_status, verified_status) totals."""
     by_agent = dict.fromkeys(AgentStatusCounts.model_fields, 0)
     by_verified = dict.fromkeys(VerifiedStatusCounts.model_fields, 0)

@@ -1,0 +1,78 @@
+"""Construction: from the environment with the CLI's precedence; nothing of the server imported."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopctl.api_keys.schemas import ApiKey
+from loopctl.client import AsyncClient, Client, ConfigurationError
+from loopctl.client import models as client_models
+from loopctl.client.sources import LOCAL_KEY
+from loopctl.database.embedded import LOCAL_KEY as SERVER_LOCAL_KEY
+from loopctl.tenants import schemas as server_schemas
+from tests.client.conftest import Live, Roles
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
+
+
+def _me(env: dict[str, str]) -> tuple[ApiKey, str | None]:
+    with Client.from_env(env) as client:
+        return client.get_my_api_key(), client.key_source
+
+
+def test_the_first_key_variable_set_wins(live: Live, keys: Roles, tmp_path: Path) -> None:
+    base = {"LOOPCTL_SERVER": live.url, "LOOPCTL_DATA_DIR": str(tmp_path)}
+    me, source = _me({**base, "LOOPCTL_AGENT_KEY": keys.agent})
+    assert (me.role, source) == ("agent", "LOOPCTL_AGENT_KEY")
+    both = {**base, "LOOPCTL_AGENT_KEY": keys.agent, "LOOPCTL_API_KEY": keys.orchestrator}
+    me, source = _me(both)
+    assert (me.role, source) == ("orchestrator", "LOOPCTL_API_KEY")
+
+
+def test_the_local_server_and_its_saved_key(live: Live) -> None:
+    env = {
+        "LOOPCTL_PORT": live.url.rsplit(":", 1)[1],
+        "LOOPCTL_DATA_DIR": str(live.server.data_dir),
+    }
+    with Client.from_env(env) as client:
+        assert (client.server.source, client.server.url) == ("LOOPCTL_PORT", live.url)
+        assert client.key_source == str(live.server.data_dir / LOCAL_KEY)
+        assert client.get_my_api_key().role == "user"
+        assert live.user_key not in repr(client)
+
+
+async def test_the_async_client_reads_the_environment_too(live: Live, keys: Roles) -> None:
+    env = {"LOOPCTL_SERVER": live.url, "LOOPCTL_ORCH_KEY": keys.orchestrator}
+    async with AsyncClient.from_env(env) as client:
+        assert client.key_source == "LOOPCTL_ORCH_KEY"
+        assert (await client.get_my_api_key()).role == "orchestrator"
+
+
+def test_a_bad_server_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Client.from_env({"LOOPCTL_SERVER": "ftp://nowhere"})
+    assert raised.value.code == "bad_server_url"
+    with pytest.raises(ConfigurationError):
+        Client("localhost:4000")
+
+
+def test_the_client_models_mirror_the_server_schemas() -> None:
+    for name in ("Tenant", "TenantLimits", "TenantRegistered"):
+        mine = getattr(client_models, name).model_fields
+        theirs = getattr(server_schemas, name).model_fields
+        assert list(mine) == list(theirs), name
+    assert LOCAL_KEY == SERVER_LOCAL_KEY
+
+
+def test_importing_the_client_loads_no_database_code() -> None:
+    probe = (
+        "import sys, loopctl.client; "
+        "print(sorted(m for m in sys.modules if m.startswith(('psycopg', 'loopctl.database', "
+        "'fastapi', 'sqlalchemy', 'typer'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"
