@@ -99,7 +99,8 @@ def test_the_implementer_and_verifier_loop(live: Live, keys: Roles) -> None:
         added = agent.add_artifact(first, "test_report", "reports/pay.xml")
         paths = [a.path for a in agent.list_artifacts(first).data]
         assert paths == ["abc1234", added.path] or sorted(paths) == sorted(["abc1234", added.path])
-        # The second story: contract, claim, unclaim; then taken back, rejected, backfilled.
+        # The second story: contract, claim, unclaim; then taken back. Work loopctl has seen
+        # cannot be backfilled (no laundering through force-unclaim).
         second = orch.list_epic_stories(epic, agent_status="pending").data[0]
         assert agent.contract(second.id, story_title=second.title, ac_count=0).agent_status == (
             "contracted"
@@ -109,8 +110,9 @@ def test_the_implementer_and_verifier_loop(live: Live, keys: Roles) -> None:
         assert agent.unclaim(second.id, lease_token=lease.token).agent_status == "pending"
         agent.claim_next(epic_id=epic)
         assert orch.force_unclaim(second.id).agent_status == "pending"
-        backfilled = user.backfill(second.id, "done before loopctl", evidence="PR 12 merged")
-        assert backfilled.verified_status == "verified"
+        with pytest.raises(ConflictError) as refused:
+            user.backfill(second.id, "done before loopctl", evidence="PR 12 merged")
+        assert refused.value.code == "invalid_transition"
         assert user.delete_story(second.id).id == second.id
 
 
