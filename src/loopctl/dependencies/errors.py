@@ -2,15 +2,11 @@ from typing import Any
 
 from loopctl.platform.errors import Conflict, NotFound, UnprocessableEntity
 
+StoryDependencyNotFound = NotFound.variant(
+    "story_dependency_not_found", "Story dependency not found"
+)
 
-class StoryDependencyNotFound(NotFound):
-    code = "story_dependency_not_found"
-    default_message = "Story dependency not found"
-
-
-class EpicDependencyNotFound(NotFound):
-    code = "epic_dependency_not_found"
-    default_message = "Epic dependency not found"
+EpicDependencyNotFound = NotFound.variant("epic_dependency_not_found", "Epic dependency not found")
 
 
 class DependencyOnSelf(UnprocessableEntity):
@@ -33,9 +29,7 @@ class DependencyAcrossProjects(UnprocessableEntity):
         )
 
 
-class DependencyExists(Conflict):
-    code = "dependency_exists"
-    default_message = "This dependency already exists"
+DependencyExists = Conflict.variant("dependency_exists", "This dependency already exists")
 
 
 class DependencyCycle(Conflict):

@@ -112,9 +112,10 @@ def refused(refusal: Refusal) -> Refused:
     return cls(refusal.message, details=details or None)
 
 
-class NoReadyStory(NotFound):
-    code = "no_ready_story"
-    default_message = (
+NoReadyStory = NotFound.variant(
+    "no_ready_story",
+    (
         "No story is ready to claim here: every one is verified, claimed, or waiting for an "
         "unverified prerequisite (GET /api/v1/stories/blocked shows what waits)"
-    )
+    ),
+)
