@@ -18,6 +18,7 @@ from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.platform.app import create_app
 from loopctl.platform.errors import AppError, Forbidden
 from loopctl.platform.runtime import Runtime
+from loopctl.progress import errors as progress_errors
 from loopctl.projects import errors as project_errors
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
@@ -364,7 +365,7 @@ def test_every_api_route_checks_unknown_query_parameters(app: FastAPI) -> None:
 
 def test_an_error_variant_is_a_class_named_after_its_code_in_its_module() -> None:
     """A domain declares a refusal in one line; it must still read as a class of its own."""
-    for module in (agent_errors, api_key_errors, project_errors):
+    for module in (agent_errors, api_key_errors, project_errors, progress_errors):
         declared = [
             (name, value)
             for name, value in vars(module).items()
@@ -384,3 +385,8 @@ def test_an_error_variant_is_a_class_named_after_its_code_in_its_module() -> Non
     )
     assert api_key_errors.ApiKeyNotFound is not agent_errors.AgentNotFound
     assert not issubclass(agent_errors.AgentNotFound, project_errors.ProjectNotFound)
+    blocked = progress_errors.SelfReportBlocked
+    assert issubclass(blocked, progress_errors.Refused)
+    assert blocked.status == 409
+    assert blocked.keeps_changes
+    assert not progress_errors.LeaseLost.keeps_changes

@@ -47,7 +47,9 @@ class AppError(Exception):
         super().__init__(self.message)
 
     @classmethod
-    def variant(cls, code: str, message: str) -> type[Self]:
+    def variant(
+        cls, code: str, message: str | None = None, *, keeps_changes: bool = False
+    ) -> type[Self]:
         """A subclass for one refusal of a domain: its stable code and default message.
 
         Named after its code (``agent_not_found`` is ``AgentNotFound``) in the module that
@@ -57,7 +59,11 @@ class AppError(Exception):
         name = "".join(word.capitalize() for word in code.split("_"))
         # As namedtuple and the Enum functional API do: the caller's module owns the class.
         module = sys._getframe(1).f_globals.get("__name__", cls.__module__)
-        namespace = {"code": code, "default_message": message, "__module__": module}
+        namespace: dict[str, Any] = {"code": code, "__module__": module}
+        if message is not None:
+            namespace["default_message"] = message
+        if keeps_changes:
+            namespace["keeps_changes"] = True
         return cast(type[Self], type(name, (cls,), namespace))
 
     def body(self) -> dict[str, Any]:
