@@ -14,6 +14,7 @@ from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
+from loopctl.kit.lookup import found
 from loopctl.progress import repository
 from loopctl.progress.errors import refused
 from loopctl.progress.repository import LockedRow, ProgressRow
@@ -159,10 +160,7 @@ def _body_hint(action: Action, row: ProgressRow) -> dict[str, Any]:
 
 
 async def lock(conn: Connection, story_id: UUID) -> LockedRow:
-    locked = await repository.lock(conn, story_id)
-    if locked is None:
-        raise StoryNotFound()
-    return locked
+    return found(await repository.lock(conn, story_id), StoryNotFound)
 
 
 async def _refuse(
