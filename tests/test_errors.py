@@ -11,10 +11,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from loopctl.agents import errors as agent_errors
+from loopctl.api_keys import errors as api_key_errors
 from loopctl.database.connections import Connection
 from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.platform.app import create_app
+from loopctl.platform.errors import AppError, Forbidden
 from loopctl.platform.runtime import Runtime
+from loopctl.progress import errors as progress_errors
+from loopctl.projects import errors as project_errors
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import (
@@ -356,3 +361,32 @@ def test_every_api_route_checks_unknown_query_parameters(app: FastAPI) -> None:
     for route in routes:
         checked = any(d.dependency is reject_unknown_query_params for d in route.dependencies)
         assert guarded(route) or checked, route.path
+
+
+def test_an_error_variant_is_a_class_named_after_its_code_in_its_module() -> None:
+    """A domain declares a refusal in one line; it must still read as a class of its own."""
+    for module in (agent_errors, api_key_errors, project_errors, progress_errors):
+        declared = [
+            (name, value)
+            for name, value in vars(module).items()
+            if isinstance(value, type)
+            and issubclass(value, AppError)
+            and value.__module__ == module.__name__
+        ]
+        assert declared
+        for name, cls in declared:
+            assert cls.__name__ == cls.__qualname__ == name, f"{module.__name__}.{name}"
+    assert issubclass(api_key_errors.KeyInGracePeriod, Forbidden)
+    error = api_key_errors.ApiKeyNotFound()
+    assert (error.status, error.code, error.message) == (
+        404,
+        "api_key_not_found",
+        "API key not found",
+    )
+    assert api_key_errors.ApiKeyNotFound is not agent_errors.AgentNotFound
+    assert not issubclass(agent_errors.AgentNotFound, project_errors.ProjectNotFound)
+    blocked = progress_errors.SelfReportBlocked
+    assert issubclass(blocked, progress_errors.Refused)
+    assert blocked.status == 409
+    assert blocked.keeps_changes
+    assert not progress_errors.LeaseLost.keeps_changes

@@ -1,16 +1,12 @@
 from loopctl.platform.errors import Conflict, NotFound
 
+AgentNotFound = NotFound.variant("agent_not_found", "Agent not found")
 
-class AgentNotFound(NotFound):
-    code = "agent_not_found"
-    default_message = "Agent not found"
+AgentNameTaken = Conflict.variant(
+    "agent_name_taken", "An agent with this name already exists in this tenant"
+)
 
-
-class AgentNameTaken(Conflict):
-    code = "agent_name_taken"
-    default_message = "An agent with this name already exists in this tenant"
-
-
-class KeyBoundToOtherAgent(Conflict):
-    code = "key_bound_to_other_agent"
-    default_message = "This key is bound to a different agent; keys never change their agent"
+KeyBoundToOtherAgent = Conflict.variant(
+    "key_bound_to_other_agent",
+    "This key is bound to a different agent; keys never change their agent",
+)

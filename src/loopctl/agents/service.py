@@ -14,6 +14,7 @@ from loopctl.auth.principal import Actor, Principal
 from loopctl.auth.roles import Role
 from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.sorting import order_by
 
@@ -115,10 +116,7 @@ async def register(
 
 
 async def get(conn: Connection, principal: Principal, agent_id: UUID) -> AgentRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, agent_id)
-    if row is None:
-        raise AgentNotFound()
-    return row
+    return found(await repository.get(conn, agent_id), AgentNotFound)
 
 
 async def find(conn: Connection, *, agent_id: UUID | None, name: str | None) -> AgentRow | None:

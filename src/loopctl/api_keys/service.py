@@ -23,6 +23,7 @@ from loopctl.auth.principal import Actor, Principal
 from loopctl.auth.roles import Role
 from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.tenants import settings as tenant_settings
@@ -154,10 +155,7 @@ async def create(
 
 
 async def get(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, key_id)
-    if row is None:
-        raise ApiKeyNotFound()
-    return row
+    return found(await repository.get(conn, key_id), ApiKeyNotFound)
 
 
 async def current(conn: Connection, principal: Principal) -> ApiKeyRow:
@@ -189,9 +187,7 @@ async def list_keys(
 
 async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKeyRow:
     _require_current_key(principal)
-    row = await repository.get(conn, key_id, for_update=True)
-    if row is None:
-        raise ApiKeyNotFound()
+    row = found(await repository.get(conn, key_id, for_update=True), ApiKeyNotFound)
     if row.revoked_at is not None:
         return row
     if row.role == Role.user.value and row.status in ("active", "rotated"):
@@ -216,9 +212,7 @@ async def rotate(
 ) -> tuple[ApiKeyRow, str, ApiKeyRow]:
     """Issue a replacement; the old key keeps working for the grace period, then stops."""
     _require_current_key(principal)
-    row = await repository.get(conn, key_id, for_update=True)
-    if row is None:
-        raise ApiKeyNotFound()
+    row = found(await repository.get(conn, key_id, for_update=True), ApiKeyNotFound)
     if row.status != "active":
         raise ApiKeyNotRotatable(
             f"This key is {row.status}; only an active key can be rotated",

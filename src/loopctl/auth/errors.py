@@ -1,11 +1,9 @@
 from loopctl.platform.errors import Forbidden
 
+TenantSuspended = Forbidden.variant(
+    "tenant_suspended", "This tenant is suspended; contact the operator of this loopctl server"
+)
 
-class TenantSuspended(Forbidden):
-    code = "tenant_suspended"
-    default_message = "This tenant is suspended; contact the operator of this loopctl server"
-
-
-class SignupDisabled(Forbidden):
-    code = "signup_disabled"
-    default_message = "Tenant registration is turned off on this server (LOOPCTL_ALLOW_SIGNUP)"
+SignupDisabled = Forbidden.variant(
+    "signup_disabled", "Tenant registration is turned off on this server (LOOPCTL_ALLOW_SIGNUP)"
+)

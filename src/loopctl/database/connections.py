@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
@@ -22,7 +23,8 @@ from psycopg_pool import AsyncConnectionPool
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, UUID):
+    # A Decimal as a string keeps it exact (a float would round it).
+    if isinstance(value, UUID | Decimal):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 

@@ -2,40 +2,37 @@ from typing import Any
 
 from loopctl.platform.errors import Conflict, NotFound, UnprocessableEntity
 
+StoryDependencyNotFound = NotFound.variant(
+    "story_dependency_not_found", "Story dependency not found"
+)
 
-class StoryDependencyNotFound(NotFound):
-    code = "story_dependency_not_found"
-    default_message = "Story dependency not found"
-
-
-class EpicDependencyNotFound(NotFound):
-    code = "epic_dependency_not_found"
-    default_message = "Epic dependency not found"
+EpicDependencyNotFound = NotFound.variant("epic_dependency_not_found", "Epic dependency not found")
 
 
-class DependencyOnSelf(UnprocessableEntity):
+class _InvalidEdge(UnprocessableEntity):
+    """An edge refused for its ends, naming the field of the end at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(
+            message, details={"errors": [{"field": field, "message": message, "type": "invalid"}]}
+        )
+
+
+class DependencyOnSelf(_InvalidEdge):
     code = "dependency_self"
 
     def __init__(self, kind: str, field: str) -> None:
-        message = f"A {kind} cannot depend on itself"
-        super().__init__(
-            message, details={"errors": [{"field": field, "message": message, "type": "invalid"}]}
-        )
+        super().__init__(f"A {kind} cannot depend on itself", field)
 
 
-class DependencyAcrossProjects(UnprocessableEntity):
+class DependencyAcrossProjects(_InvalidEdge):
     code = "dependency_cross_project"
 
     def __init__(self, kind: str, field: str) -> None:
-        message = f"Both {kind}s of a dependency must belong to the same project"
-        super().__init__(
-            message, details={"errors": [{"field": field, "message": message, "type": "invalid"}]}
-        )
+        super().__init__(f"Both {kind}s of a dependency must belong to the same project", field)
 
 
-class DependencyExists(Conflict):
-    code = "dependency_exists"
-    default_message = "This dependency already exists"
+DependencyExists = Conflict.variant("dependency_exists", "This dependency already exists")
 
 
 class DependencyCycle(Conflict):

@@ -21,6 +21,7 @@ from loopctl.dependencies.schemas import (
 )
 from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
@@ -48,6 +49,26 @@ async def _scope(
     return epic.project_id
 
 
+async def _work_page(
+    conn: Connection,
+    principal: Principal,
+    blocked: bool,
+    project_id: UUID | None,
+    epic_id: UUID | None,
+    page: Pagination,
+) -> tuple[list[repository.WorkRow], int]:
+    """One page of the ready (or blocked) stories in the scope, and how many there are."""
+    scope = await _scope(conn, principal, project_id, epic_id)
+    return await repository.work_page(
+        conn,
+        blocked=blocked,
+        project_id=scope,
+        epic_id=epic_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
 async def ready(
     conn: Connection,
     principal: Principal,
@@ -57,15 +78,7 @@ async def ready(
     page: Pagination,
 ) -> tuple[list[WorkItem], int]:
     """Pending, unverified stories with nothing unverified to wait for."""
-    project_id = await _scope(conn, principal, project_id, epic_id)
-    rows, total = await repository.work_page(
-        conn,
-        blocked=False,
-        project_id=project_id,
-        epic_id=epic_id,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    rows, total = await _work_page(conn, principal, False, project_id, epic_id, page)
     counts = await repository.unblocks_counts(conn, [r.id for r in rows])
     return [
         WorkItem.model_validate({**_fields(r), "unblocks_count": counts[r.id]}) for r in rows
@@ -81,15 +94,7 @@ async def blocked(
     page: Pagination,
 ) -> tuple[list[BlockedItem], int]:
     """Stories not verified yet that wait for something unverified, with what that is."""
-    project_id = await _scope(conn, principal, project_id, epic_id)
-    rows, total = await repository.work_page(
-        conn,
-        blocked=True,
-        project_id=project_id,
-        epic_id=epic_id,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    rows, total = await _work_page(conn, principal, True, project_id, epic_id, page)
     ids = [r.id for r in rows]
     counts = await repository.unblocks_counts(conn, ids)
     by_story: dict[UUID, list[BlockingStory]] = defaultdict(list)
@@ -128,10 +133,7 @@ async def story_fields(conn: Connection, story_id: UUID) -> StoryDependencyField
 
 async def graph_document(conn: Connection, principal: Principal, project_id: UUID) -> str:  # noqa: ARG001 (the shape of every service; RLS scopes it)
     """The project graph as JSON text (the ``data`` of the response)."""
-    document = await repository.graph_document(conn, project_id)
-    if document is None:
-        raise ProjectNotFound()
-    return document
+    return found(await repository.graph_document(conn, project_id), ProjectNotFound)
 
 
 async def critical_path(conn: Connection, principal: Principal, project_id: UUID) -> CriticalPath:

@@ -122,6 +122,60 @@ async def _reject(conn: Connection, path: list[cycles.Node]) -> DependencyCycle:
     )
 
 
+class _EdgeRow(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def project_id(self) -> UUID: ...
+
+
+R = TypeVar("R", bound=_EdgeRow)
+V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class _Edges(Generic[R, V]):
+    """What creating and deleting differ in between story and epic edges."""
+
+    entity_type: str
+    get: Callable[[Connection, UUID], Awaitable[R | None]]
+    delete: Callable[[Connection, UUID], Awaitable[None]]
+    view: Callable[[R], V]
+    not_found: type[AppError]
+
+
+STORY_EDGES = _Edges(
+    "story_dependency",
+    repository.get_story_edge,
+    repository.delete_story_edge,
+    story_view,
+    StoryDependencyNotFound,
+)
+EPIC_EDGES = _Edges(
+    "epic_dependency",
+    repository.get_epic_edge,
+    repository.delete_epic_edge,
+    epic_view,
+    EpicDependencyNotFound,
+)
+
+
+async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> R:
+    """The edge just inserted, with its audit entry."""
+    row = await edges.get(conn, edge_id)
+    assert row is not None
+    await audit.record(
+        conn,
+        principal,
+        entity_type=edges.entity_type,
+        entity_id=row.id,
+        action="created",
+        after=edges.view(row),
+        project_id=row.project_id,
+    )
+    return row
+
+
 async def create_story_dependency(
     conn: Connection, principal: Principal, body: StoryDependencyCreate
 ) -> StoryDependencyRow:
@@ -161,18 +215,7 @@ async def create_story_dependency(
     except pg.ForeignKeyViolation as exc:
         # The story moved to another epic between the read and the insert.
         raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
-    row = await repository.get_story_edge(conn, edge_id)
-    assert row is not None
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story_dependency",
-        entity_id=row.id,
-        action="created",
-        after=story_view(row),
-        project_id=row.project_id,
-    )
-    return row
+    return await _created(conn, principal, edge_id, STORY_EDGES)
 
 
 async def create_epic_dependency(
@@ -204,18 +247,7 @@ async def create_epic_dependency(
     except pg.ForeignKeyViolation as exc:
         # An epic was deleted by a transaction that committed while this one waited.
         raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
-    row = await repository.get_epic_edge(conn, edge_id)
-    assert row is not None
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic_dependency",
-        entity_id=row.id,
-        action="created",
-        after=epic_view(row),
-        project_id=row.project_id,
-    )
-    return row
+    return await _created(conn, principal, edge_id, EPIC_EDGES)
 
 
 async def _epic_cycle(
@@ -240,28 +272,6 @@ async def _epic_cycle(
         return None
     # The path ends at a story of ``epic``; the new edge makes it wait for depends_on.
     return [*path, ("e", depends_on.id)]
-
-
-class _EdgeRow(Protocol):
-    @property
-    def id(self) -> UUID: ...
-    @property
-    def project_id(self) -> UUID: ...
-
-
-R = TypeVar("R", bound=_EdgeRow)
-V = TypeVar("V", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class _Edges(Generic[R, V]):
-    """What deleting differs in between story and epic edges."""
-
-    entity_type: str
-    get: Callable[[Connection, UUID], Awaitable[R | None]]
-    delete: Callable[[Connection, UUID], Awaitable[None]]
-    view: Callable[[R], V]
-    not_found: type[AppError]
 
 
 async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> V:
@@ -290,27 +300,13 @@ async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: 
 async def delete_story_dependency(
     conn: Connection, principal: Principal, edge_id: UUID
 ) -> StoryDependency:
-    edges = _Edges(
-        "story_dependency",
-        repository.get_story_edge,
-        repository.delete_story_edge,
-        story_view,
-        StoryDependencyNotFound,
-    )
-    return await _delete(conn, principal, edge_id, edges)
+    return await _delete(conn, principal, edge_id, STORY_EDGES)
 
 
 async def delete_epic_dependency(
     conn: Connection, principal: Principal, edge_id: UUID
 ) -> EpicDependency:
-    edges = _Edges(
-        "epic_dependency",
-        repository.get_epic_edge,
-        repository.delete_epic_edge,
-        epic_view,
-        EpicDependencyNotFound,
-    )
-    return await _delete(conn, principal, edge_id, edges)
+    return await _delete(conn, principal, edge_id, EPIC_EDGES)
 
 
 async def list_story_dependencies(

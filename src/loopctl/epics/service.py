@@ -20,7 +20,9 @@ from loopctl.epics.schemas import (
     EpicUpdate,
 )
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
+from loopctl.kit.patch import patched, unchanged
 from loopctl.projects import service as projects
 from loopctl.stories.rollup import percentage
 
@@ -74,10 +76,7 @@ async def create(
 
 
 async def get(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, epic_id)
-    if row is None:
-        raise EpicNotFound()
-    return row
+    return found(await repository.get(conn, epic_id), EpicNotFound)
 
 
 async def by_number(conn: Connection, project_id: UUID, number: int) -> EpicRow | None:
@@ -85,10 +84,7 @@ async def by_number(conn: Connection, project_id: UUID, number: int) -> EpicRow 
 
 
 async def lock(conn: Connection, principal: Principal, epic_id: UUID) -> EpicRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, epic_id, for_update=True)
-    if row is None:
-        raise EpicNotFound()
-    return row
+    return found(await repository.get(conn, epic_id, for_update=True), EpicNotFound)
 
 
 async def detail(conn: Connection, principal: Principal, epic_id: UUID) -> EpicDetail:
@@ -119,9 +115,8 @@ async def update(
 ) -> EpicRow:
     current = await lock(conn, principal, epic_id)
     await projects.writable(conn, current.project_id)
-    fields = body.model_fields_set
-    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
-    if all(values[name] == getattr(current, name) for name in EDITABLE):
+    values = patched(body, current, EDITABLE)
+    if unchanged(values, current):
         return current
     row = await repository.update(conn, epic_id, **values)
     await audit.record(

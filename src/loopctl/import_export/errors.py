@@ -2,21 +2,21 @@ from typing import Any
 
 from loopctl.platform.errors import Conflict, Forbidden, UnprocessableEntity
 
-
-class ProjectNotEmpty(Conflict):
-    code = "project_not_empty"
-    default_message = (
+ProjectNotEmpty = Conflict.variant(
+    "project_not_empty",
+    (
         "This project already has epics; import with ?merge=true to update it, or import "
         "into an empty project"
-    )
+    ),
+)
 
-
-class ImportConflict(Conflict):
-    code = "import_conflict"
-    default_message = (
+ImportConflict = Conflict.variant(
+    "import_conflict",
+    (
         "The project changed while the import ran (a concurrent edit took a number or removed "
         "an epic); nothing was imported, retry the import"
-    )
+    ),
+)
 
 
 class StatusImportNeedsUser(Forbidden):

@@ -3,8 +3,9 @@ references and progress fields. Every problem names its JSON path
 (``body.epics[3].stories[7].number``), like request validation errors do.
 """
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from loopctl.import_export.repository import EpicState, StoryState
@@ -16,6 +17,24 @@ IN_FLIGHT = {"contracted", "assigned", "implementing"}
 NO_PROGRESS = ("pending", "unverified")
 # A status the document gives: (the field it came in, the value).
 Given = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How problems name a kind of item: epics by their number, stories by a quoted one."""
+
+    article: str
+    noun: str
+    show: Callable[[object], str]
+
+    def name(self, number: object) -> str:
+        return f"{self.noun} {self.show(number)}"
+
+
+EPIC = Kind("an epic", "epic", str)
+STORY = Kind("a story", "story", repr)
+# An item's number: an epic's int or a story's str.
+N = TypeVar("N", int, str)
 
 
 def epic_path(i: int) -> str:
@@ -156,89 +175,93 @@ class Checker:
                 self.out.story_paths[story.number] = story_path(i, j)
 
     def _epic_refs(self, i: int, epic: DocEpic) -> None:
-        seen: set[int] = set()
-        for k, target in enumerate(epic.depends_on):
-            path = f"{epic_path(i)}.depends_on[{k}]"
-            if target == epic.number:
-                self.problems.add(path, "an epic cannot depend on itself", "self_dependency")
-            elif target not in self.out.epic_ids:
-                self.problems.add(
-                    path, f"no epic {target} in the document or the project", "unknown_reference"
-                )
-            elif target in seen:
-                self.problems.add(path, f"epic {target} is listed twice", "duplicate")
-            else:
-                self.out.epic_edge_paths.setdefault((epic.number, target), path)
-            seen.add(target)
+        out = self.out
+        self._refs(
+            epic_path(i), EPIC, epic.number, epic.depends_on, out.epic_ids, out.epic_edge_paths
+        )
 
     def _story_refs(self, i: int, j: int, story: DocStory) -> None:
-        seen: set[str] = set()
-        for k, target in enumerate(story.depends_on):
-            path = f"{story_path(i, j)}.depends_on[{k}]"
-            if target == story.number:
-                self.problems.add(path, "a story cannot depend on itself", "self_dependency")
-            elif target not in self.out.story_ids:
+        out = self.out
+        self._refs(
+            story_path(i, j),
+            STORY,
+            story.number,
+            story.depends_on,
+            out.story_ids,
+            out.story_edge_paths,
+        )
+
+    def _refs(
+        self,
+        at: str,
+        kind: Kind,
+        number: N,
+        targets: Sequence[N],
+        ids: Mapping[N, UUID],
+        edge_paths: dict[tuple[N, N], str],
+    ) -> None:
+        """An item's own depends_on list: each target once, known, and not the item itself."""
+        seen: set[N] = set()
+        for k, target in enumerate(targets):
+            path = f"{at}.depends_on[{k}]"
+            if target == number:
+                self.problems.add(
+                    path, f"{kind.article} cannot depend on itself", "self_dependency"
+                )
+            elif target not in ids:
                 self.problems.add(
                     path,
-                    f"no story {target!r} in the document or the project",
+                    f"no {kind.name(target)} in the document or the project",
                     "unknown_reference",
                 )
             elif target in seen:
-                self.problems.add(path, f"story {target!r} is listed twice", "duplicate")
+                self.problems.add(path, f"{kind.name(target)} is listed twice", "duplicate")
             else:
-                self.out.story_edge_paths.setdefault((story.number, target), path)
+                edge_paths.setdefault((number, target), path)
             seen.add(target)
 
     def _listed_story_edges(self) -> None:
         """The top-level story_dependencies (the reference's form), checked like depends_on."""
-        for k, edge in enumerate(self.doc.story_dependencies):
-            path = f"body.story_dependencies[{k}]"
-            pair = (edge.story, edge.depends_on)
-            ends = zip(pair, edge.names, strict=True)
-            missing = [(n, name) for n, name in ends if n not in self.out.story_ids]
-            if edge.story == edge.depends_on:
-                self.problems.add(path, "a story cannot depend on itself", "self_dependency")
-            elif missing:
-                for number, name in missing:
-                    self.problems.add(
-                        f"{path}.{name}",
-                        f"no story {number!r} in the document or the project",
-                        "unknown_reference",
-                    )
-            elif pair in self.out.story_edge_paths:
-                self.problems.add(
-                    path,
-                    f"story {edge.story!r} already depends on {edge.depends_on!r} at "
-                    f"{self.out.story_edge_paths[pair]}",
-                    "duplicate",
-                )
-            else:
-                self.out.story_edge_paths[pair] = path
+        edges = [((e.story, e.depends_on), e.names) for e in self.doc.story_dependencies]
+        out = self.out
+        self._listed("story_dependencies", STORY, edges, out.story_ids, out.story_edge_paths)
 
     def _listed_epic_edges(self) -> None:
-        for k, edge in enumerate(self.doc.epic_dependencies):
-            path = f"body.epic_dependencies[{k}]"
-            pair = (edge.epic, edge.depends_on)
-            ends = zip(pair, edge.names, strict=True)
-            missing = [(n, name) for n, name in ends if n not in self.out.epic_ids]
-            if edge.epic == edge.depends_on:
-                self.problems.add(path, "an epic cannot depend on itself", "self_dependency")
+        edges = [((e.epic, e.depends_on), e.names) for e in self.doc.epic_dependencies]
+        self._listed("epic_dependencies", EPIC, edges, self.out.epic_ids, self.out.epic_edge_paths)
+
+    def _listed(
+        self,
+        name: str,
+        kind: Kind,
+        edges: Sequence[tuple[tuple[N, N], tuple[str, str]]],
+        ids: Mapping[N, UUID],
+        edge_paths: dict[tuple[N, N], str],
+    ) -> None:
+        """A top-level list of (item, depends_on) edges; ``names`` are the keys the client used."""
+        for k, (pair, names) in enumerate(edges):
+            path = f"body.{name}[{k}]"
+            missing = [(n, at) for n, at in zip(pair, names, strict=True) if n not in ids]
+            if pair[0] == pair[1]:
+                self.problems.add(
+                    path, f"{kind.article} cannot depend on itself", "self_dependency"
+                )
             elif missing:
-                for number, name in missing:
+                for number, at in missing:
                     self.problems.add(
-                        f"{path}.{name}",
-                        f"no epic {number} in the document or the project",
+                        f"{path}.{at}",
+                        f"no {kind.name(number)} in the document or the project",
                         "unknown_reference",
                     )
-            elif pair in self.out.epic_edge_paths:
+            elif pair in edge_paths:
                 self.problems.add(
                     path,
-                    f"epic {edge.epic} already depends on {edge.depends_on} at "
-                    f"{self.out.epic_edge_paths[pair]}",
+                    f"{kind.name(pair[0])} already depends on {kind.show(pair[1])} at "
+                    f"{edge_paths[pair]}",
                     "duplicate",
                 )
             else:
-                self.out.epic_edge_paths[pair] = path
+                edge_paths[pair] = path
 
     def _status(self, path: str, story: DocStory) -> None:
         reference = self.doc.reference

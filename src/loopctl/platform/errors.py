@@ -8,8 +8,9 @@ in the same shape.
 import functools
 import logging
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, cast
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -44,6 +45,26 @@ class AppError(Exception):
         self.details = dict(details) if details else None
         self.headers = dict(headers) if headers else None
         super().__init__(self.message)
+
+    @classmethod
+    def variant(
+        cls, code: str, message: str | None = None, *, keeps_changes: bool = False
+    ) -> type[Self]:
+        """A subclass for one refusal of a domain: its stable code and default message.
+
+        Named after its code (``agent_not_found`` is ``AgentNotFound``) in the module that
+        declares it, as a class statement would be, so a domain lists its refusals one
+        line each.
+        """
+        name = "".join(word.capitalize() for word in code.split("_"))
+        # As namedtuple and the Enum functional API do: the caller's module owns the class.
+        module = sys._getframe(1).f_globals.get("__name__", cls.__module__)
+        namespace: dict[str, Any] = {"code": code, "__module__": module}
+        if message is not None:
+            namespace["default_message"] = message
+        if keeps_changes:
+            namespace["keeps_changes"] = True
+        return cast(type[Self], type(name, (cls,), namespace))
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"status": self.status, "code": self.code, "message": self.message}

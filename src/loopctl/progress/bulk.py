@@ -47,6 +47,14 @@ async def _each(
     return results
 
 
+async def _each_item(
+    ids: Sequence[UUID], items: Sequence[T], act: Callable[[UUID, T], Awaitable[object]]
+) -> BulkResults:
+    """``act`` on each story id with its item (the two lists are aligned), as ``_each``."""
+    pairs = list(zip(ids, items, strict=True))
+    return _envelope(await _each(pairs, lambda p: p[0], lambda p: act(*p)))
+
+
 def _failed(story_id: UUID, exc: AppError) -> BulkResult:
     return BulkResult(
         story_id=story_id,
@@ -70,28 +78,19 @@ async def claim(conn: Connection, principal: Principal, story_ids: list[UUID]) -
 async def verify(
     conn: Connection, principal: Principal, items: Sequence[VerifyIn], ids: Sequence[UUID]
 ) -> BulkResults:
-    pairs = list(zip(ids, items, strict=True))
-    return _envelope(
-        await _each(pairs, lambda p: p[0], lambda p: service.verify(conn, principal, p[0], p[1]))
-    )
+    return await _each_item(ids, items, lambda i, item: service.verify(conn, principal, i, item))
 
 
 async def reject(
     conn: Connection, principal: Principal, items: Sequence[RejectIn], ids: Sequence[UUID]
 ) -> BulkResults:
-    pairs = list(zip(ids, items, strict=True))
-    return _envelope(
-        await _each(pairs, lambda p: p[0], lambda p: service.reject(conn, principal, p[0], p[1]))
-    )
+    return await _each_item(ids, items, lambda i, item: service.reject(conn, principal, i, item))
 
 
 async def backfill(
     conn: Connection, principal: Principal, items: Sequence[BackfillIn], ids: Sequence[UUID]
 ) -> BulkResults:
-    pairs = list(zip(ids, items, strict=True))
-    return _envelope(
-        await _each(pairs, lambda p: p[0], lambda p: records.backfill(conn, principal, p[0], p[1]))
-    )
+    return await _each_item(ids, items, lambda i, item: records.backfill(conn, principal, i, item))
 
 
 async def verify_all(

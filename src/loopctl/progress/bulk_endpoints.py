@@ -1,6 +1,10 @@
 """/api/v1/stories/bulk/* and /api/v1/epics/{id}/verify-all."""
 
+from collections.abc import Sequence
+from typing import TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
@@ -12,10 +16,13 @@ from loopctl.progress import bulk
 from loopctl.progress.schemas import (
     BackfillIn,
     BulkBackfillIn,
+    BulkBackfillItem,
     BulkClaimIn,
     BulkRejectIn,
+    BulkRejectItem,
     BulkResults,
     BulkVerifyIn,
+    BulkVerifyItem,
     RejectIn,
     VerifyAllIn,
     VerifyAllResult,
@@ -23,6 +30,15 @@ from loopctl.progress.schemas import (
 )
 
 router = api_router(tag="progress")
+M = TypeVar("M", bound=BaseModel)
+
+
+def _split(
+    entries: Sequence[BulkVerifyItem | BulkRejectItem | BulkBackfillItem], single: type[M]
+) -> tuple[list[M], list[UUID]]:
+    """Each entry as its single endpoint's body, and the entries' story ids in the same order."""
+    items = [single(**e.model_dump(exclude={"story_id"})) for e in entries]
+    return items, [e.story_id for e in entries]
 
 
 @router.post("/stories/bulk/claim", response_model=BulkResults)
@@ -38,9 +54,7 @@ async def bulk_verify(
     body: BulkVerifyIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
     """Verify up to 50 stories (orchestrator keys), each with all of verify's checks."""
-    ids = [i.story_id for i in body.stories]
-    items = [VerifyIn(**i.model_dump(exclude={"story_id"})) for i in body.stories]
-    return await bulk.verify(conn, principal, items, ids)
+    return await bulk.verify(conn, principal, *_split(body.stories, VerifyIn))
 
 
 @router.post("/stories/bulk/reject", response_model=BulkResults)
@@ -48,9 +62,7 @@ async def bulk_reject(
     body: BulkRejectIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
     """Reject up to 50 stories (orchestrator keys), each with all of reject's checks."""
-    ids = [i.story_id for i in body.stories]
-    items = [RejectIn(**i.model_dump(exclude={"story_id"})) for i in body.stories]
-    return await bulk.reject(conn, principal, items, ids)
+    return await bulk.reject(conn, principal, *_split(body.stories, RejectIn))
 
 
 @router.post("/stories/bulk/mark-complete", response_model=BulkResults)
@@ -59,9 +71,7 @@ async def bulk_mark_complete(
 ) -> BulkResults:
     """Backfill up to 50 stories of work done before loopctl (user keys; the reference's
     mark-complete, which here is never a way around verification)."""
-    ids = [i.story_id for i in body.stories]
-    items = [BackfillIn(**i.model_dump(exclude={"story_id"})) for i in body.stories]
-    return await bulk.backfill(conn, principal, items, ids)
+    return await bulk.backfill(conn, principal, *_split(body.stories, BackfillIn))
 
 
 @router.post(

@@ -5,7 +5,7 @@ them decides anything itself. Each transition locks the story row, asks ``status
 writes what the answer says, and appends the audit entry, all in the caller's transaction.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.dependencies import graph_service as dependency_graph
+from loopctl.kit.lookup import found
 from loopctl.progress import repository
 from loopctl.progress.errors import refused
 from loopctl.progress.repository import LockedRow, ProgressRow
@@ -84,17 +85,24 @@ async def rules_for(conn: Connection, principal: Principal) -> Rules:
 
 
 def state_of(locked: LockedRow, *, unmet: int = 0, unchecked: int = 0) -> StoryState:
-    s = locked.story
-    return StoryState(
-        agent_status=AgentStatus(s.agent_status),
-        verified_status=VerifiedStatus(s.verified_status),
-        assignee=s.assigned_agent_id,
-        lease_expires_at=s.lease_expires_at,
-        lease_token=s.lease_token,
-        handed_off=s.review_requested_at is not None,
+    """The story as the rules see it, with what only the locked read knows."""
+    return replace(
+        _row_state(locked.story),
         reviewed_since_report=locked.reviewed_since_report,
         unmet_dependencies=unmet,
         criteria_unchecked=unchecked,
+    )
+
+
+def _row_state(row: ProgressRow) -> StoryState:
+    """The rules' view of what the progress row itself holds."""
+    return StoryState(
+        agent_status=AgentStatus(row.agent_status),
+        verified_status=VerifiedStatus(row.verified_status),
+        assignee=row.assigned_agent_id,
+        lease_expires_at=row.lease_expires_at,
+        lease_token=row.lease_token,
+        handed_off=row.review_requested_at is not None,
     )
 
 
@@ -122,14 +130,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def view(row: ProgressRow, principal: Principal, now: datetime) -> StoryProgress:
-    state = StoryState(
-        agent_status=AgentStatus(row.agent_status),
-        verified_status=VerifiedStatus(row.verified_status),
-        assignee=row.assigned_agent_id,
-        lease_expires_at=row.lease_expires_at,
-        lease_token=row.lease_token,
-        handed_off=row.review_requested_at is not None,
-    )
+    state = _row_state(row)
     lease = None
     if row.assigned_agent_id is not None and row.agent_status in ("assigned", "implementing"):
         expires = None if row.review_requested_at is not None else row.lease_expires_at
@@ -159,10 +160,7 @@ def _body_hint(action: Action, row: ProgressRow) -> dict[str, Any]:
 
 
 async def lock(conn: Connection, story_id: UUID) -> LockedRow:
-    locked = await repository.lock(conn, story_id)
-    if locked is None:
-        raise StoryNotFound()
-    return locked
+    return found(await repository.lock(conn, story_id), StoryNotFound)
 
 
 async def _refuse(

@@ -12,75 +12,41 @@ class Refused(AppError):
     """
 
 
-class RoleRefused(Refused, Forbidden):
+class _Forbidden(Refused, Forbidden):
+    """A refusal answered with 403."""
+
+
+class _Conflict(Refused, Conflict):
+    """A refusal answered with 409."""
+
+
+class _Unprocessable(Refused, UnprocessableEntity):
+    """A refusal answered with 422."""
+
+
+class RoleRefused(_Forbidden):
+    # The role guard's code, so not named after it.
     code = "insufficient_role"
 
 
-class AgentIdentityRequired(Refused, Forbidden):
-    code = "agent_identity_required"
-
-
-class NotAssignee(Refused, Forbidden):
-    code = "not_assignee"
-
-
-class SelfReportBlocked(Refused, Conflict):
-    code = "self_report_blocked"
-    keeps_changes = True
-
-
-class SelfReviewBlocked(Refused, Conflict):
-    code = "self_review_blocked"
-    keeps_changes = True
-
-
-class SelfVerifyBlocked(Refused, Conflict):
-    code = "self_verify_blocked"
-    keeps_changes = True
-
-
-class InvalidTransition(Refused, Conflict):
-    code = "invalid_transition"
-
-
-class AlreadyClaimed(Refused, Conflict):
-    code = "already_claimed"
-
-
-class AlreadyVerified(Refused, Conflict):
-    code = "already_verified"
-
-
-class DependenciesNotVerified(Refused, Conflict):
-    code = "dependencies_not_verified"
-
-
-class LeaseLost(Refused, Conflict):
-    code = "lease_lost"
-
-
-class LeaseExpired(Refused, Conflict):
-    code = "lease_expired"
-
-
-class ReviewRequired(Refused, Conflict):
-    code = "review_required"
-
-
-class CriteriaRequired(Refused, UnprocessableEntity):
-    code = "criteria_required"
-
-
-class ContractMismatch(UnprocessableEntity):
-    code = "contract_mismatch"
-
-
-class UnknownCriterion(UnprocessableEntity):
-    code = "unknown_criterion"
-
-
-class VerdictContradictsCriteria(UnprocessableEntity):
-    code = "verdict_contradicts_criteria"
+AgentIdentityRequired = _Forbidden.variant("agent_identity_required")
+NotAssignee = _Forbidden.variant("not_assignee")
+# A blocked self-action's audit entry stays (keeps_changes).
+SelfReportBlocked = _Conflict.variant("self_report_blocked", keeps_changes=True)
+SelfReviewBlocked = _Conflict.variant("self_review_blocked", keeps_changes=True)
+SelfVerifyBlocked = _Conflict.variant("self_verify_blocked", keeps_changes=True)
+InvalidTransition = _Conflict.variant("invalid_transition")
+AlreadyClaimed = _Conflict.variant("already_claimed")
+AlreadyVerified = _Conflict.variant("already_verified")
+DependenciesNotVerified = _Conflict.variant("dependencies_not_verified")
+LeaseLost = _Conflict.variant("lease_lost")
+LeaseExpired = _Conflict.variant("lease_expired")
+ReviewRequired = _Conflict.variant("review_required")
+CriteriaRequired = _Unprocessable.variant("criteria_required")
+# Checks of a request's content, not refusals of the state machine.
+ContractMismatch = UnprocessableEntity.variant("contract_mismatch")
+UnknownCriterion = UnprocessableEntity.variant("unknown_criterion")
+VerdictContradictsCriteria = UnprocessableEntity.variant("verdict_contradicts_criteria")
 
 
 REFUSALS: dict[str, type[Refused]] = {
@@ -112,9 +78,10 @@ def refused(refusal: Refusal) -> Refused:
     return cls(refusal.message, details=details or None)
 
 
-class NoReadyStory(NotFound):
-    code = "no_ready_story"
-    default_message = (
+NoReadyStory = NotFound.variant(
+    "no_ready_story",
+    (
         "No story is ready to claim here: every one is verified, claimed, or waiting for an "
         "unverified prerequisite (GET /api/v1/stories/blocked shows what waits)"
-    )
+    ),
+)

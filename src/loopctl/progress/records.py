@@ -7,6 +7,7 @@ from uuid import UUID
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.progress import repository
 from loopctl.progress.engine import actor_of, apply, decide, lock, rules_for, state_of, view
 from loopctl.progress.schemas import ArtifactIn, BackfillIn, CriterionStatus, StoryProgress
@@ -15,10 +16,7 @@ from loopctl.stories.errors import StoryNotFound
 
 
 async def _existing(conn: Connection, story_id: UUID) -> repository.ProgressRow:
-    row = await repository.get(conn, story_id)
-    if row is None:
-        raise StoryNotFound()
-    return row
+    return found(await repository.get(conn, story_id), StoryNotFound)
 
 
 async def add_artifact(

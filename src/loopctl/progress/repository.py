@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.kit.repository import fetch_all, fetch_one, fetch_value, returning
 
 # Columns the progress service may write; anything else is a programming error.
 WRITABLE = frozenset(
@@ -102,18 +102,13 @@ async def update(conn: Connection, story_id: UUID, values: dict[str, Any]) -> Pr
         " RETURNING {columns}"
     ).format(assignments=assignments, columns=_COLUMNS)
     params = {k: Jsonb(v) if isinstance(v, dict) else v for k, v in values.items()}
-    async with conn.cursor(row_factory=class_row(ProgressRow)) as cur:
-        await cur.execute(query, {**params, "story_id": story_id})
-        row = await cur.fetchone()
-    assert row is not None  # the row is locked by this transaction
-    return row
+    # The row is locked by this transaction, so the update matches it.
+    return await returning(conn, ProgressRow, query, {**params, "story_id": story_id})
 
 
 async def get(conn: Connection, story_id: UUID) -> ProgressRow | None:
     query = sql.SQL("SELECT {columns} FROM stories s WHERE s.id = %s").format(columns=_COLUMNS)
-    async with conn.cursor(row_factory=class_row(ProgressRow)) as cur:
-        await cur.execute(query, [story_id])
-        return await cur.fetchone()
+    return await fetch_one(conn, ProgressRow, query, [story_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,25 +127,19 @@ class ReviewRow:
 async def insert_review(conn: Connection, values: dict[str, Any]) -> ReviewRow:
     # Timed by the statement, not the transaction: the review gate compares it with the
     # report's time, which is also a statement time.
-    async with conn.cursor(row_factory=class_row(ReviewRow)) as cur:
-        await cur.execute(
-            """
-            INSERT INTO review_records (tenant_id, id, project_id, story_id, reviewer_agent_id,
-                                        reviewer_key_id, review_type, findings_count,
-                                        fixes_count, disproved_count, summary, completed_at,
-                                        created_at)
-            VALUES (%(tenant_id)s, %(id)s, %(project_id)s, %(story_id)s, %(reviewer_agent_id)s,
-                    %(reviewer_key_id)s, %(review_type)s, %(findings_count)s, %(fixes_count)s,
-                    %(disproved_count)s, %(summary)s, statement_timestamp(),
-                    statement_timestamp())
-            RETURNING id, story_id, reviewer_agent_id, review_type, findings_count, fixes_count,
-                      disproved_count, summary, completed_at
-            """,
-            values,
-        )
-        row = await cur.fetchone()
-    assert row is not None
-    return row
+    query = """
+        INSERT INTO review_records (tenant_id, id, project_id, story_id, reviewer_agent_id,
+                                    reviewer_key_id, review_type, findings_count,
+                                    fixes_count, disproved_count, summary, completed_at,
+                                    created_at)
+        VALUES (%(tenant_id)s, %(id)s, %(project_id)s, %(story_id)s, %(reviewer_agent_id)s,
+                %(reviewer_key_id)s, %(review_type)s, %(findings_count)s, %(fixes_count)s,
+                %(disproved_count)s, %(summary)s, statement_timestamp(),
+                statement_timestamp())
+        RETURNING id, story_id, reviewer_agent_id, review_type, findings_count, fixes_count,
+                  disproved_count, summary, completed_at
+    """
+    return await returning(conn, ReviewRow, query, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,20 +180,14 @@ async def insert_verification(conn: Connection, values: dict[str, Any]) -> Verif
           FROM verification_results v WHERE v.story_id = %(story_id)s
         RETURNING {columns}
     """).format(columns=_VERIFICATION)
-    async with conn.cursor(row_factory=class_row(VerificationRow)) as cur:
-        await cur.execute(query, params)
-        row = await cur.fetchone()
-    assert row is not None
-    return row
+    return await returning(conn, VerificationRow, query, params)
 
 
 async def verifications(conn: Connection, story_id: UUID) -> list[VerificationRow]:
     query = sql.SQL(
         "SELECT {columns} FROM verification_results WHERE story_id = %s ORDER BY iteration DESC"
     ).format(columns=_VERIFICATION)
-    async with conn.cursor(row_factory=class_row(VerificationRow)) as cur:
-        await cur.execute(query, [story_id])
-        return await cur.fetchall()
+    return await fetch_all(conn, VerificationRow, query, [story_id])
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,28 +216,23 @@ async def insert_artifact(conn: Connection, values: dict[str, Any]) -> ArtifactR
                 %(reported_by_key_id)s)
         RETURNING {columns}
     """).format(columns=_ARTIFACT)
-    async with conn.cursor(row_factory=class_row(ArtifactRow)) as cur:
-        await cur.execute(query, {**values, "details": Jsonb(values["details"])})
-        row = await cur.fetchone()
-    assert row is not None
-    return row
+    return await returning(
+        conn, ArtifactRow, query, {**values, "details": Jsonb(values["details"])}
+    )
 
 
 async def artifacts(conn: Connection, story_id: UUID) -> list[ArtifactRow]:
     query = sql.SQL(
         "SELECT {columns} FROM artifacts WHERE story_id = %s ORDER BY created_at, id"
     ).format(columns=_ARTIFACT)
-    async with conn.cursor(row_factory=class_row(ArtifactRow)) as cur:
-        await cur.execute(query, [story_id])
-        return await cur.fetchall()
+    return await fetch_all(conn, ArtifactRow, query, [story_id])
 
 
 async def description(conn: Connection, story_id: UUID) -> str | None:
     """The story's description (not in the progress row: it can be 50,000 characters)."""
-    cur = await conn.execute("SELECT description FROM stories WHERE id = %s", [story_id])
-    row = await cur.fetchone()
-    assert row is not None
-    text: str | None = row[0]
+    text: str | None = await fetch_value(
+        conn, "SELECT description FROM stories WHERE id = %s", [story_id]
+    )
     return text
 
 
@@ -272,29 +250,25 @@ class CriterionStatusRow:
 async def criteria_status(conn: Connection, story_id: UUID) -> list[CriterionStatusRow]:
     """Each acceptance criterion in story order with its latest result, if any verdict
     carried one."""
-    async with conn.cursor(row_factory=class_row(CriterionStatusRow)) as cur:
-        await cur.execute(
-            """
-            SELECT c.value ->> 'id' AS id, c.value ->> 'criterion' AS criterion,
-                   latest.result, latest.evidence, latest.iteration, latest.checked_at,
-                   latest.checked_by_agent_id
-              FROM stories s
-             CROSS JOIN LATERAL jsonb_array_elements(s.acceptance_criteria)
-                   WITH ORDINALITY AS c(value, n)
-              LEFT JOIN LATERAL (
-                   SELECT x ->> 'result' AS result, x ->> 'evidence' AS evidence, v.iteration,
-                          v.created_at AS checked_at, v.orchestrator_agent_id AS checked_by_agent_id
-                     FROM verification_results v
-                    CROSS JOIN LATERAL jsonb_array_elements(v.criteria) AS x
-                    WHERE v.tenant_id = s.tenant_id AND v.story_id = s.id
-                      AND x ->> 'id' = c.value ->> 'id' AND x ->> 'result' <> 'not_checked'
-                    ORDER BY v.iteration DESC LIMIT 1) latest ON true
-             WHERE s.id = %s
-             ORDER BY c.n
-            """,
-            [story_id],
-        )
-        return await cur.fetchall()
+    query = """
+        SELECT c.value ->> 'id' AS id, c.value ->> 'criterion' AS criterion,
+               latest.result, latest.evidence, latest.iteration, latest.checked_at,
+               latest.checked_by_agent_id
+          FROM stories s
+         CROSS JOIN LATERAL jsonb_array_elements(s.acceptance_criteria)
+               WITH ORDINALITY AS c(value, n)
+          LEFT JOIN LATERAL (
+               SELECT x ->> 'result' AS result, x ->> 'evidence' AS evidence, v.iteration,
+                      v.created_at AS checked_at, v.orchestrator_agent_id AS checked_by_agent_id
+                 FROM verification_results v
+                CROSS JOIN LATERAL jsonb_array_elements(v.criteria) AS x
+                WHERE v.tenant_id = s.tenant_id AND v.story_id = s.id
+                  AND x ->> 'id' = c.value ->> 'id' AND x ->> 'result' <> 'not_checked'
+                ORDER BY v.iteration DESC LIMIT 1) latest ON true
+         WHERE s.id = %s
+         ORDER BY c.n
+    """
+    return await fetch_all(conn, CriterionStatusRow, query, [story_id])
 
 
 async def reported_unverified(conn: Connection, epic_id: UUID) -> list[UUID]:

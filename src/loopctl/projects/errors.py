@@ -1,27 +1,23 @@
 from loopctl.platform.errors import Conflict, Forbidden, NotFound
 
+ProjectNotFound = NotFound.variant("project_not_found", "Project not found")
 
-class ProjectNotFound(NotFound):
-    code = "project_not_found"
-    default_message = "Project not found"
+ProjectSlugTaken = Conflict.variant(
+    "project_slug_taken", "A project with this slug already exists in this tenant"
+)
 
-
-class ProjectSlugTaken(Conflict):
-    code = "project_slug_taken"
-    default_message = "A project with this slug already exists in this tenant"
-
-
-class ProjectArchived(Conflict):
-    code = "project_archived"
-    default_message = (
+ProjectArchived = Conflict.variant(
+    "project_archived",
+    (
         "This project is archived and read-only; a user key can reactivate it with "
         'PATCH /api/v1/projects/{id} {"status": "active"}'
-    )
+    ),
+)
 
-
-class ProjectLimitReached(Conflict):
-    code = "project_limit_reached"
-    default_message = "This tenant has reached its limit of active projects; archive one first"
+ProjectLimitReached = Conflict.variant(
+    "project_limit_reached",
+    "This tenant has reached its limit of active projects; archive one first",
+)
 
 
 class ProjectStatusNeedsUser(Forbidden):

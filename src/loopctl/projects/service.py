@@ -9,7 +9,9 @@ from loopctl.auth.principal import Principal
 from loopctl.auth.roles import Role
 from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
+from loopctl.kit.patch import patched, unchanged
 from loopctl.kit.sorting import order_by
 from loopctl.projects import repository
 from loopctl.projects.errors import (
@@ -72,26 +74,19 @@ async def create(
 
 
 async def get(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, project_id)
-    if row is None:
-        raise ProjectNotFound()
-    return row
+    return found(await repository.get(conn, project_id), ProjectNotFound)
 
 
 async def writable(conn: Connection, project_id: UUID, *, lock: bool = False) -> ProjectRow:
     """The project, if it exists and accepts changes; ``lock`` serializes structural edits."""
-    row = await repository.get(conn, project_id, lock=lock)
-    if row is None:
-        raise ProjectNotFound()
+    row = found(await repository.get(conn, project_id, lock=lock), ProjectNotFound)
     if row.status == "archived":
         raise ProjectArchived()
     return row
 
 
 async def detail(conn: Connection, principal: Principal, project_id: UUID) -> ProjectDetail:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get_detail(conn, project_id)
-    if row is None:
-        raise ProjectNotFound()
+    row = found(await repository.get_detail(conn, project_id), ProjectNotFound)
     return ProjectDetail.model_validate(row)
 
 
@@ -128,14 +123,12 @@ async def update(
     fields = body.model_fields_set
     if "status" in fields and not principal.role.at_least(Role.user):
         raise ProjectStatusNeedsUser(principal.role.value)
-    current = await repository.get(conn, project_id, lock=True)
-    if current is None:
-        raise ProjectNotFound()
-    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
+    current = found(await repository.get(conn, project_id, lock=True), ProjectNotFound)
+    values = patched(body, current, EDITABLE)
     status = body.status if body.status is not None else current.status
     if current.status == "archived" and fields - {"status"}:
         raise ProjectArchived()
-    if status == current.status and all(values[n] == getattr(current, n) for n in EDITABLE):
+    if status == current.status and unchanged(values, current):
         return current
     if status == "active" and current.status == "archived":
         await _check_limit(conn, max_active)
@@ -158,9 +151,7 @@ async def update(
 
 async def archive(conn: Connection, principal: Principal, project_id: UUID) -> ProjectRow:
     """Archive (the only kind of project deletion); archiving twice changes nothing."""
-    current = await repository.get(conn, project_id, lock=True)
-    if current is None:
-        raise ProjectNotFound()
+    current = found(await repository.get(conn, project_id, lock=True), ProjectNotFound)
     if current.status == "archived":
         return current
     row = await repository.update(

@@ -1,14 +1,11 @@
 from loopctl.platform.errors import Conflict, NotFound
 
+StoryNotFound = NotFound.variant("story_not_found", "Story not found")
 
-class StoryNotFound(NotFound):
-    code = "story_not_found"
-    default_message = "Story not found"
-
-
-class StoryNumberTaken(Conflict):
-    code = "story_number_taken"
-    default_message = (
+StoryNumberTaken = Conflict.variant(
+    "story_number_taken",
+    (
         "A story with this number already exists in this project; pick another number, or "
         "import with merge=true to update the existing one"
-    )
+    ),
+)

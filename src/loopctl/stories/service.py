@@ -12,7 +12,9 @@ from loopctl.epics import service as epics
 from loopctl.epics.errors import EpicNotFound
 from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
+from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
+from loopctl.kit.patch import patched, unchanged
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 from loopctl.stories import criteria, repository
@@ -96,10 +98,7 @@ async def create_in_project(
 
 
 async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
-    row = await repository.get(conn, story_id)
-    if row is None:
-        raise StoryNotFound()
-    return row
+    return found(await repository.get(conn, story_id), StoryNotFound)
 
 
 async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
@@ -159,12 +158,9 @@ async def update(
     conn: Connection, principal: Principal, story_id: UUID, body: StoryUpdate
 ) -> StoryRow:
     """Change the fields given; the status fields belong to the progress domain."""
-    current = await repository.get(conn, story_id, for_update=True)
-    if current is None:
-        raise StoryNotFound()
+    current = found(await repository.get(conn, story_id, for_update=True), StoryNotFound)
     await projects.writable(conn, current.project_id)
-    fields = body.model_fields_set
-    values = {name: getattr(body if name in fields else current, name) for name in EDITABLE}
+    values = patched(body, current, EDITABLE)
     if body.acceptance_criteria is not None:
         try:
             values["acceptance_criteria"] = criteria.normalize(
@@ -172,7 +168,7 @@ async def update(
             )
         except criteria.DuplicateCriterionId as exc:
             raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
-    if all(values[name] == getattr(current, name) for name in EDITABLE):
+    if unchanged(values, current):
         return current
     row = await repository.update(conn, story_id, **values)
     await audit.record(
@@ -190,12 +186,10 @@ async def update(
 
 async def delete(conn: Connection, principal: Principal, story_id: UUID) -> StoryDeleted:
     """Delete a story and every dependency edge to or from it."""
-    found = await get(conn, principal, story_id)
+    existing = await get(conn, principal, story_id)
     # The project lock keeps dependency edits out until the edges removed are recorded.
-    await projects.writable(conn, found.project_id, lock=True)
-    row = await repository.get(conn, story_id, for_update=True)
-    if row is None:
-        raise StoryNotFound()
+    await projects.writable(conn, existing.project_id, lock=True)
+    row = found(await repository.get(conn, story_id, for_update=True), StoryNotFound)
     [deleted] = await _remove(conn, principal, [row])
     return deleted
 

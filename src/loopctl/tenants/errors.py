@@ -1,6 +1,3 @@
 from loopctl.platform.errors import Conflict
 
-
-class SlugTaken(Conflict):
-    code = "slug_taken"
-    default_message = "This slug is already taken"
+SlugTaken = Conflict.variant("slug_taken", "This slug is already taken")
