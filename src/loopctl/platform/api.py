@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from loopctl.agents.endpoints import router as agents
 from loopctl.api_keys.endpoints import router as api_keys
 from loopctl.audit.endpoints import router as audit
+from loopctl.changes.endpoints import router as changes
 from loopctl.dependencies.endpoints import router as dependencies
 from loopctl.discovery.endpoints import api_root
 from loopctl.discovery.routes import router as route_list
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     progress,
     progress_records,
     import_export,
+    changes,
 ]
 
 
