@@ -89,3 +89,13 @@ async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -
     filters.given("action = %(action)s", action=query.action)
     statement = sql.SQL("{}{} ORDER BY txid, id LIMIT %(limit)s").format(_SELECT, filters.where)
     return await fetch_all(conn, ChangeRow, statement, filters.params)
+
+
+async def held_back(conn: Connection, seen: Horizon) -> bool:
+    """Whether committed rows of the tenant wait above the horizon (an older transaction
+    is still running): a live stream then reads again shortly instead of waiting."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE txid >= %s::xid8)", [str(seen.xmin)]
+    )
+    found = await cur.fetchone()
+    return bool(found and found[0])

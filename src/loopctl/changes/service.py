@@ -62,6 +62,21 @@ async def read(
     if cursor is not None and since is not None:
         raise UnprocessableEntity.for_field("query.since", "give cursor or since, not both")
     start = START if cursor is None else decode(cursor)
+    page, _ = await read_from(conn, start, since, filters, limit)
+    return page
+
+
+async def read_from(
+    conn: Connection,
+    start: tuple[int, UUID],
+    since: datetime | None,
+    filters: Filters,
+    limit: int,
+    *,
+    probe: bool = False,
+) -> tuple[FeedPage, bool]:
+    """A page after ``start``; with ``probe``, also whether committed rows wait above the
+    horizon (live streams ask; a poll does not pay for it)."""
     # Read before the rows, so every transaction below it has ended when they are read.
     seen = await repository.horizon(conn)
     query = FeedQuery(
@@ -81,4 +96,5 @@ async def read(
         # at the horizon, skipping what the filters left out instead of reading it again.
         position = max(position, (seen.xmin, UUID(int=0)))
     meta = FeedMeta(next_cursor=encode(*position), has_more=has_more, limit=limit)
-    return FeedPage(data=[view(r) for r in rows], meta=meta)
+    waiting = probe and not has_more and await repository.held_back(conn, seen)
+    return FeedPage(data=[view(r) for r in rows], meta=meta), waiting
