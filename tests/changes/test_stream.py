@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from loopctl.changes import stream as stream_module
+from loopctl.platform.app import create_app
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key, Tenant, make_key, make_tenant
 from tests.fixtures.http import committed_runtime
-from tests.fixtures.server import Server, external_env, start
+from tests.fixtures.server import Server, external_env, free_port, start
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serve"), pytest.mark.realdb]
 WAIT = 20.0
@@ -159,3 +162,37 @@ async def test_bad_stream_requests_are_refused_before_streaming(
             response = await client.get(f"/api/v1/changes/stream?{query}", headers=headers)
             assert response.status_code == status, response.text
             assert response.json()["error"]["code"] == code
+
+
+async def test_an_idle_stream_sends_heartbeats(
+    cluster: Cluster, fresh_db: Urls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In process, so the interval can be short: the app on a real server, real sockets.
+    monkeypatch.setattr(stream_module, "HEARTBEAT_SECONDS", 0.2)
+    _mine, key, _theirs, _their_key = await _keys(fresh_db, cluster)
+    async with committed_runtime(fresh_db, cluster) as runtime:
+        app = create_app(runtime=runtime)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:  # noqa: ASYNC110 (uvicorn has no "started" event)
+                await asyncio.sleep(0.01)
+            url = f"http://127.0.0.1:{port}"
+            async with (
+                httpx.AsyncClient(base_url=url, timeout=WAIT) as client,
+                client.stream(
+                    "GET", "/api/v1/changes/stream?entity_type=none", headers=key.headers
+                ) as response,
+            ):
+                comments = 0
+                async with asyncio.timeout(WAIT):
+                    async for line in response.aiter_lines():
+                        assert not line.startswith("data"), line  # nothing matches the filter
+                        comments += line.startswith(":")
+                        if comments == 3:
+                            break
+        finally:
+            server.should_exit = True
+            await serving
+            await app.state.change_notifier.close()
