@@ -42,6 +42,7 @@ TABLES_SHARED = {
     ("admin", "tenants"): "suspending and listing tenants across RLS is the admin role's job",
     ("auth", "api_keys"): "the batched last_used_at flush after requests",
     ("auth", "agents"): "the batched last_seen_at flush after requests",
+    ("changes", "audit_log"): "the change feed is the audit log read in commit-safe order",
     ("api_keys", "agents"): "a key lists its agent's name (join, not a lookup per key)",
     ("projects", "epics"): "the project detail's epic count",
     ("projects", "stories"): "the project detail's story count",

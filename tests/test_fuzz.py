@@ -99,4 +99,7 @@ def test_api_never_fails_and_always_answers_in_the_envelope(
         operations.append(result.ok())
     assert len(operations) >= 15
     for operation in operations:
+        # A live stream never ends; tests/changes/test_stream.py covers its refusals.
+        if operation.path.endswith("/changes/stream"):
+            continue
         _fuzz_operation(operation, mode, server, key)

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
 from psycopg.types.json import Json, Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import fetch_all
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, fetch_all, fetch_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class AuditRow:
     after: dict[str, Any] | None
     request_id: str | None
     created_at: datetime
+    # The writing transaction's id (xid8, read as its decimal text): the change feed's order.
+    txid: str
 
 
 async def insert(
@@ -148,4 +152,62 @@ async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -
          ORDER BY created_at, id
         """,
         [entity_type, entity_id],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """The filters of an audit search; None means "any"."""
+
+    entity_type: str | None = None
+    entity_id: UUID | None = None
+    action: str | None = None
+    actor: UUID | None = None
+    project_id: UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def search(
+    conn: Connection, query: AuditQuery, page: Pagination
+) -> tuple[list[AuditRow], int]:
+    """The tenant's entries (row-level security) matching ``query``, newest first."""
+    filters = (
+        Filters()
+        .given("entity_type = %(entity_type)s", entity_type=query.entity_type)
+        .given("entity_id = %(entity_id)s", entity_id=query.entity_id)
+        .given("action = %(action)s", action=query.action)
+        .given("(actor_key_id = %(actor)s OR actor_agent_id = %(actor)s)", actor=query.actor)
+        .given("project_id = %(project_id)s", project_id=query.project_id)
+        .given("created_at >= %(start)s", start=query.start)
+        .given("created_at <= %(end)s", end=query.end)
+    )
+    return await fetch_page(
+        conn,
+        AuditRow,
+        select=sql.SQL("SELECT * FROM audit_log"),
+        count_from=sql.SQL("audit_log"),
+        filters=filters,
+        order_by=sql.SQL("ORDER BY created_at DESC, id DESC"),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def history(
+    conn: Connection, entity_type: str, entity_id: UUID, page: Pagination
+) -> tuple[list[AuditRow], int]:
+    """One entity's entries in the change feed's order (docs/audit-and-changes.md says why
+    that, and not created_at, which is when the writing transaction began)."""
+    filters = Filters(entity_type=entity_type, entity_id=entity_id)
+    filters.when(True, "entity_type = %(entity_type)s AND entity_id = %(entity_id)s")
+    return await fetch_page(
+        conn,
+        AuditRow,
+        select=sql.SQL("SELECT * FROM audit_log"),
+        count_from=sql.SQL("audit_log"),
+        filters=filters,
+        order_by=sql.SQL("ORDER BY txid, id"),
+        limit=page.limit,
+        offset=page.offset,
     )

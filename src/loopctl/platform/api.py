@@ -6,6 +6,8 @@ from starlette.routing import BaseRoute
 
 from loopctl.agents.endpoints import router as agents
 from loopctl.api_keys.endpoints import router as api_keys
+from loopctl.audit.endpoints import router as audit
+from loopctl.changes.endpoints import router as changes
 from loopctl.dependencies.endpoints import router as dependencies
 from loopctl.discovery.endpoints import api_root
 from loopctl.discovery.routes import router as route_list
@@ -34,11 +36,14 @@ ROUTERS: list[APIRouter] = [
     dependencies,
     # Before stories: /stories/bulk/... must win over /stories/{story_id}.
     progress_bulk,
+    # Before stories: /stories/{story_id}/history is the audit domain's.
+    audit,
     stories,
     progress,
     progress_records,
     import_export,
     orchestrator,
+    changes,
 ]
 
 

@@ -6,7 +6,7 @@ changes an earlier one, so the table is its own history. The unique key on
 writers that read the same version, only one can insert the next (docs/orchestrator-state.md).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from loopctl.kit import migration as m
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

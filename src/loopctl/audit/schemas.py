@@ -1,0 +1,33 @@
+"""Audit entry response bodies and the query parameters that filter them."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Query
+from pydantic import Field, StringConstraints
+
+from loopctl.kit.fields import NO_NUL
+from loopctl.kit.schemas import Output, Timestamp
+
+# Entity types and actions are short words ("story", "verified"); longer input is a mistake.
+Word = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+
+EntityTypeQuery = Annotated[Word | None, Query(description="Only entries about this entity type")]
+ActionQuery = Annotated[Word | None, Query(description="Only entries with this action")]
+ProjectQuery = Annotated[UUID | None, Query(description="Only entries of this project")]
+
+
+class AuditEntry(Output):
+    id: UUID
+    project_id: UUID | None = Field(description="The project the entity belongs to, if any")
+    entity_type: str = Field(description="story, epic, project, agent, api_key, ...")
+    entity_id: UUID
+    action: str = Field(description="created, updated, claimed, verified, ...")
+    actor_role: str = Field(description="The role of the key that made the change")
+    actor_key_id: UUID | None
+    actor_agent_id: UUID | None
+    actor_label: str = Field(description="Who made the change, for people to read")
+    before: dict[str, Any] | None = Field(description="The entity before the change")
+    after: dict[str, Any] | None = Field(description="The entity after the change")
+    request_id: str | None = Field(description="The request that made the change")
+    created_at: Timestamp = Field(description="When the writing transaction began")
