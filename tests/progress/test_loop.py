@@ -192,3 +192,23 @@ async def test_progress_roll_ups_follow_both_tiers(
     data_of(await post(client, story, "verify", orchestrator_key, {}))
     verified = await rollup()
     assert (verified["reported_unverified"], verified["verified_percentage"]) == (0, 100.0)
+
+
+async def test_story_lists_filter_by_assignee(
+    client: httpx.AsyncClient,
+    story: StoryRow,
+    agent_key: Key,
+    other_agent: Key,
+) -> None:
+    await implemented(client, story, agent_key)
+    for url, params in (
+        ("/api/v1/stories", {"project_id": str(story.project_id)}),
+        (f"/api/v1/epics/{story.epic_id}/stories", {}),
+    ):
+        mine = {**params, "assignee": str(agent_key.agent_id)}
+        listed = data_of(await client.get(url, params=mine, headers=agent_key.headers))
+        assert [s["id"] for s in listed] == [str(story.id)]
+        theirs = {**params, "assignee": str(other_agent.agent_id)}
+        assert data_of(await client.get(url, params=theirs, headers=agent_key.headers)) == []
+        bad = {**params, "assignee": "nobody"}
+        invalid(await client.get(url, params=bad, headers=agent_key.headers), "query.assignee")

@@ -35,6 +35,10 @@ AgentStatusFilter = Annotated[
 VerifiedStatusFilter = Annotated[
     VerifiedStatus | None, Query(description="Only stories with this verified_status")
 ]
+AssigneeFilter = Annotated[
+    UUID | None,
+    Query(description="Only stories this agent holds or last implemented (its agent id)"),
+]
 # The reference's clients ask for token totals; loopctl records no token usage yet, and
 # an unknown total must not read as 0, so the fields are left out until it does.
 IncludeTokenTotals = Annotated[
@@ -84,6 +88,7 @@ async def list_epic_stories(
     page: PageParams,
     agent_status: AgentStatusFilter = None,
     verified_status: VerifiedStatusFilter = None,
+    assignee: AssigneeFilter = None,
     include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
 ) -> Page[Story]:
     """List an epic's stories in natural number order ("2.9" before "2.10")."""
@@ -94,6 +99,7 @@ async def list_epic_stories(
         agent_status=agent_status,
         verified_status=verified_status,
         page=page,
+        assignee=assignee,
     )
     return page_of([service.view(r) for r in rows], total, page)
 
@@ -116,6 +122,7 @@ async def list_stories(
             description="Only stories whose title contains this text (case-insensitive)",
         ),
     ] = None,
+    assignee: AssigneeFilter = None,
     include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
 ) -> Page[Story]:
     """List a project's stories by epic position, epic number, then natural story number."""
@@ -128,6 +135,7 @@ async def list_stories(
         verified_status=verified_status,
         q=q,
         page=page,
+        assignee=assignee,
     )
     return page_of([service.view(r) for r in rows], total, page)
 

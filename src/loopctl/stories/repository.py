@@ -113,6 +113,7 @@ def _filters(
     agent_status: str | None = None,
     verified_status: str | None = None,
     title_contains: str | None = None,
+    assignee: UUID | None = None,
 ) -> Filters:
     title = None if title_contains is None else f"%{_escape_like(title_contains)}%"
     return (
@@ -122,6 +123,7 @@ def _filters(
         .given("s.agent_status = %(agent_status)s", agent_status=agent_status)
         .given("s.verified_status = %(verified_status)s", verified_status=verified_status)
         .given(r"s.title ILIKE %(title)s ESCAPE '\'", title=title)
+        .given("s.assigned_agent_id = %(assignee)s", assignee=assignee)
     )
 
 
@@ -137,6 +139,7 @@ async def list_page(
     agent_status: str | None = None,
     verified_status: str | None = None,
     title_contains: str | None = None,
+    assignee: UUID | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[StoryRow], int]:
@@ -152,6 +155,7 @@ async def list_page(
             agent_status=agent_status,
             verified_status=verified_status,
             title_contains=title_contains,
+            assignee=assignee,
         ),
         order_by=sql.SQL("ORDER BY e.position, e.number, s.number_sort, s.id"),
         limit=limit,

@@ -120,6 +120,7 @@ async def list_in_project(
     verified_status: str | None,
     q: str | None,
     page: Pagination,
+    assignee: UUID | None = None,
 ) -> tuple[list[StoryRow], int]:
     await projects.get(conn, principal, project_id)
     return await repository.list_page(
@@ -129,6 +130,7 @@ async def list_in_project(
         agent_status=agent_status,
         verified_status=verified_status,
         title_contains=q,
+        assignee=assignee,
         limit=page.limit,
         offset=page.offset,
     )
@@ -142,6 +144,7 @@ async def list_in_epic(
     agent_status: str | None,
     verified_status: str | None,
     page: Pagination,
+    assignee: UUID | None = None,
 ) -> tuple[list[StoryRow], int]:
     await epics.get(conn, principal, epic_id)
     return await repository.list_page(
@@ -149,6 +152,7 @@ async def list_in_epic(
         epic_id=epic_id,
         agent_status=agent_status,
         verified_status=verified_status,
+        assignee=assignee,
         limit=page.limit,
         offset=page.offset,
     )
