@@ -5,14 +5,15 @@ from uuid import UUID
 
 from fastapi import Query
 
-from loopctl.audit import queries
-from loopctl.audit.schemas import ActionQuery, AuditEntry, EntityTypeQuery, ProjectQuery
-from loopctl.auth.dependencies import AgentPrincipal, UserPrincipal
+from loopctl.audit import events, queries
+from loopctl.audit.schemas import ActionQuery, AuditEntry, EntityTypeQuery, EventIn, ProjectQuery
+from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
-from loopctl.kit.schemas import InputTimestamp, Page
+from loopctl.kit.schemas import InputTimestamp, Item, Page
+from loopctl.projects.errors import ProjectNotFound
 from loopctl.stories.errors import StoryNotFound
 
 router = api_router(tag="audit")
@@ -66,3 +67,17 @@ async def story_history(
     """Every audit entry of one story, oldest first (in the change feed's order)."""
     rows, total = await queries.story_history(conn, principal, story_id, page)
     return page_of([queries.view(r) for r in rows], total, page)
+
+
+@router.post(
+    "/audit/events",
+    status_code=201,
+    response_model=Item[AuditEntry],
+    responses=errors(ProjectNotFound, StoryNotFound),
+)
+async def report_event(
+    body: EventIn, conn: RequestConn, principal: OrchestratorPrincipal
+) -> Item[AuditEntry]:
+    """Record an event of the caller's own work (session start/end, rule violations, review
+    outcomes) in the audit log, as entity type orchestrator_event."""
+    return Item(data=queries.view(await events.report(conn, principal, body)))

@@ -7,7 +7,7 @@ from fastapi import Query
 from pydantic import Field, StringConstraints
 
 from loopctl.kit.fields import NO_NUL
-from loopctl.kit.schemas import Output, Timestamp
+from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 
 # Entity types and actions are short words ("story", "verified"); longer input is a mistake.
 Word = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -31,3 +31,15 @@ class AuditEntry(Output):
     after: dict[str, Any] | None = Field(description="The entity after the change")
     request_id: str | None = Field(description="The request that made the change")
     created_at: Timestamp = Field(description="When the writing transaction began")
+
+
+class EventIn(Input):
+    """An event an orchestrator reports about its own work (the observe pattern)."""
+
+    event_type: Annotated[
+        str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_.:-]*$")
+    ] = Field(description='What happened, e.g. "session_started", "rule_violation"')
+    project_id: UUID | None = Field(default=None, description="The project it concerns")
+    story_id: UUID | None = Field(default=None, description="The story it concerns")
+    summary: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | None = None
+    data: Metadata = Field(default_factory=dict, description="Structured details")
