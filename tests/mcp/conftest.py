@@ -10,14 +10,14 @@ from mcp import Client
 
 from loopctl.client import AsyncClient
 from loopctl.mcp.server import build, role_of
-from tests.client.conftest import QUICK, Live, Roles, keys, live  # noqa: F401 - shared fixtures
 from tests.cli.conftest import silent  # noqa: F401 - the client fixture needs it
+from tests.client.conftest import QUICK, Live, Roles, keys, live  # noqa: F401 - shared fixtures
 
 Session = Callable[[str], AbstractAsyncContextManager[Client]]
 
 
 @pytest.fixture
-def session(live: Live) -> Session:
+def session(live: Live) -> Session:  # noqa: F811 - the imported fixture
     """An in-memory MCP session on our server object, with a real HTTP client underneath."""
 
     @asynccontextmanager

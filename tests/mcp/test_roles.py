@@ -39,7 +39,8 @@ async def test_an_orchestrator_key_sees_the_reviewer_tools(session: Session, key
 async def test_every_tool_says_when_to_use_it(session: Session, keys: Roles) -> None:
     async with session(keys.orchestrator) as client:
         for tool in (await client.list_tools()).tools:
-            assert tool.description and len(tool.description) > 20, tool.name
+            assert tool.description is not None
+            assert len(tool.description) > 20, tool.name
             assert tool.input_schema["type"] == "object"
 
 
