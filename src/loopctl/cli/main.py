@@ -8,6 +8,7 @@ from loopctl.cli import admin, db
 from loopctl.cli.api import api
 from loopctl.cli.exit_codes import markdown_table
 from loopctl.cli.group import DEBUG_VARIABLE, HELP_OPTION_NAMES, LoopctlGroup
+from loopctl.cli.mcp import mcp
 from loopctl.cli.serve import serve
 from loopctl.cli.whoami import whoami
 from loopctl.platform.config import VERSION
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command()(serve)
 app.command()(whoami)
 app.command()(api)
+app.command()(mcp)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 
