@@ -10,7 +10,9 @@ of the latest events, a poll at an old cursor (1,000 events), a story history an
 query by entity (p50/p99). Then ``--clients`` SSE clients follow ``/changes/stream`` while
 an orchestrator reports ``--events`` events one after another (``POST /audit/events``); the
 latency is from the POST's send (an upper bound of its commit) and from its answer (after
-the commit) to each client's receipt. See docs/benchmarks.md.
+the commit) to each client's receipt. Last, the events/s one stream follows while 32 agents
+run the loop (``feed_loop.py``), and the plans of the feed's reads (``feed_plans.py``). See
+docs/benchmarks.md.
 
     .venv/bin/python benchmarks/feed.py [--rows 1000000] [--tenants 100] [--clients 100]
 """
@@ -37,6 +39,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import auth_read as bench
 from benchmarks.feed_loop import LoopFeed, describe, measure
+from benchmarks.feed_plans import ORDERS, explain, probe_plan
 from benchmarks.loop import _key, _server_url
 from loopctl.database import pgcluster
 from loopctl.database.embedded import CREDENTIALS, DATABASE
@@ -77,57 +80,16 @@ LOAD = f"""
                                 ELSE (%(others)s::uuid[])[1 + (g / 2) %% %(n_others)s::int]
                            END AS tenant) AS t
 """
+# Qualified: a bare "txid" in ORDER BY would sort by the text output column.
 POSITION = """
     SELECT txid::text, id FROM audit_log WHERE tenant_id = %s
-     ORDER BY txid, id OFFSET %s LIMIT 1
+     ORDER BY audit_log.txid, audit_log.id OFFSET %s LIMIT 1
 """
 STORIES = """
     SELECT DISTINCT entity_id FROM audit_log
      WHERE tenant_id = %s AND entity_type = 'story' AND txid = (
            SELECT max(txid) FROM audit_log WHERE tenant_id = %s) LIMIT 20
 """
-
-
-# The feed's read at the old cursor as the app issues it (repository.after), the tenant
-# named instead of set by row-level security: how much of a poll's time is SQL.
-EXPLAIN = """
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-    SELECT id, project_id, entity_type, entity_id, action, actor_key_id, actor_agent_id,
-           actor_role, actor_label, before, after, request_id, created_at,
-           txid::text::bigint AS txid FROM audit_log
-     WHERE tenant_id = %(tenant)s AND (txid, id) > (%(txid)s::xid8, %(id)s::uuid)
-       AND txid <= pg_snapshot_xmin(pg_current_snapshot())
-       AND txid < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY {order} LIMIT 1001
-"""
-# A bare "txid" in ORDER BY names the output column (txid::text::bigint), which no index
-# has: the read sorts every row after the cursor. Qualified, it names the indexed column.
-ORDERS = {"as issued": "txid, id", "qualified": "audit_log.txid, audit_log.id"}
-
-
-def _explain(conn: psycopg.Connection[Any], tenant: str, cursor: str, order: str) -> str:
-    txid, row_id = cursor.split(".")
-    params = {"tenant": tenant, "txid": txid, "id": row_id}
-    statement = EXPLAIN.replace("{order}", order)
-    return "\n".join(str(row[0]) for row in conn.execute(statement, params).fetchall())
-
-
-# A live stream's probe after each read (repository.held_back), as the app role with the
-# tenant set, as the server runs it.
-PROBE = """
-    EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-    SELECT EXISTS (SELECT 1 FROM audit_log WHERE txid >= %s::xid8)
-"""
-
-
-def _probe_plan(app_url: str, tenant: str) -> str:
-    with psycopg.connect(app_url) as conn:
-        conn.execute("SELECT set_config('app.tenant_id', %s, true)", [tenant])
-        found = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()
-        assert found is not None
-        plan = "\n".join(str(row[0]) for row in conn.execute(PROBE, [found[0]]).fetchall())
-        conn.rollback()
-    return plan
 
 
 def _register(port: int, slug: str) -> str:
@@ -344,9 +306,9 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         }
         found = conn.execute(STORIES, [keys["tenant"], keys["tenant"]]).fetchall()
         stories = [str(row[0]) for row in found]
-        plans = {k: _explain(conn, keys["tenant"], cursors["old"], o) for k, o in ORDERS.items()}
+        plans = {k: explain(conn, keys["tenant"], cursors["old"], o) for k, o in ORDERS.items()}
     app_url = _server_url(data_dir, APP_ROLE, credentials["app_password"], DATABASE)
-    probe = _probe_plan(app_url, keys["tenant"])
+    probe = probe_plan(app_url, keys["tenant"])
     bench._progress(f"timing reads ({args.requests} each) ...")
     reads = _reads(port, keys, cursors, stories, args.requests)
     bench._progress(f"{args.clients} stream clients, {args.events} events ...")
