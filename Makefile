@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint types check bench-auth bench-instructions bench-graph bench-loop clean
+.PHONY: serve test lint types check bench-auth bench-instructions bench-graph bench-loop bench-feed clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-graph: $(STAMP)
 
 bench-loop: $(STAMP)
 	$(BIN)/python benchmarks/loop.py
+
+bench-feed: $(STAMP)
+	$(BIN)/python benchmarks/feed.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

@@ -87,7 +87,11 @@ async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -
     filters.given("project_id = %(project_id)s", project_id=query.project_id)
     filters.given("entity_type = %(entity_type)s", entity_type=query.entity_type)
     filters.given("action = %(action)s", action=query.action)
-    statement = sql.SQL("{}{} ORDER BY txid, id LIMIT %(limit)s").format(_SELECT, filters.where)
+    # Qualified: a bare "txid" here would name the bigint output column, which no index
+    # covers, and sort every row after the cursor instead of walking audit_log_feed_idx.
+    statement = sql.SQL("{}{} ORDER BY audit_log.txid, audit_log.id LIMIT %(limit)s").format(
+        _SELECT, filters.where
+    )
     return await fetch_all(conn, ChangeRow, statement, filters.params)
 
 
