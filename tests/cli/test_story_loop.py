@@ -3,13 +3,18 @@
 import csv
 import io
 import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
 from loopctl.client import Client
-from tests.cli.conftest import Live, Outcome
+from tests.cli.conftest import Live, Outcome, unused_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
 
@@ -226,3 +231,62 @@ def test_errors_are_one_line_with_their_exit_codes(keys: Keys) -> None:
     nothing = keys.as_("agent", "next", "--project", str(uuid4()))
     assert nothing.exit_code == 5
     assert nothing.lines == ["loopctl: project_not_found: Project not found"]
+
+
+def test_a_refused_key_and_an_absent_server_have_their_exit_codes(live: Live, run: Any) -> None:
+    refused = run("ready", env={"LOOPCTL_SERVER": live.url, "LOOPCTL_API_KEY": "lc_" + "x" * 40})
+    assert refused.exit_code == 3
+    assert refused.lines[0].startswith("loopctl: ")
+    assert "(the key from LOOPCTL_API_KEY; server " in refused.lines[0]
+    assert "x" * 40 not in refused.stderr
+    gone = run(
+        "story",
+        "show",
+        str(uuid4()),
+        "--server",
+        f"http://127.0.0.1:{unused_port()}",
+        env={"LOOPCTL_API_KEY": "lc_" + "y" * 40},
+    )
+    assert gone.exit_code == 10
+    assert gone.lines[0].startswith("loopctl: connection_refused: ")
+
+
+def test_on_a_terminal_the_default_is_a_coloured_table(keys: Keys) -> None:
+    project, _, first, _ = _plan(keys)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LOOPCTL_") and k != "NO_COLOR"},
+        "LOOPCTL_SERVER": keys.live.url,
+        "LOOPCTL_API_KEY": keys.raw["agent"],
+        "TERM": "xterm-256color",
+        "COLUMNS": "200",
+    }
+    loopctl = str(Path(sys.executable).parent / "loopctl")
+    main, secondary = pty.openpty()
+    with subprocess.Popen(
+        [loopctl, "story", "list", "--project", project],
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as process:
+        os.close(secondary)
+        printed = _read_all(main)
+        assert process.wait(timeout=60) == 0
+    os.close(main)
+    assert "Pay by card" in printed
+    assert first in printed
+    assert "┃" in printed  # a Rich table, not JSON
+    assert "\x1b[" in printed  # with colour, on a terminal
+    assert not printed.lstrip().startswith("{")
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")

@@ -16,7 +16,14 @@ from loopctl.cli.errors import NetworkError as CliNetworkError
 from loopctl.cli.exit_codes import ExitCode
 from loopctl.cli.options import typed
 from loopctl.cli.sources import data_dir, find_key, resolve_server
-from loopctl.client import Client, ConfigurationError, LoopctlError, NetworkError, ServerError
+from loopctl.client import (
+    AuthError,
+    Client,
+    ConfigurationError,
+    LoopctlError,
+    NetworkError,
+    ServerError,
+)
 
 
 def as_cli_error(exc: LoopctlError) -> CliError:
@@ -58,4 +65,7 @@ def client_for(
         ) as client:
             yield client
     except LoopctlError as exc:
-        raise as_cli_error(exc) from None
+        error = as_cli_error(exc)
+        if isinstance(exc, AuthError):
+            error.message += f" (the key from {lookup.key.source}; server {target.url})"
+        raise error from None
