@@ -109,6 +109,10 @@ def test_the_implementer_and_verifier_loop_end_to_end(keys: Keys) -> None:
     assert claimed["id"] == first
     assert claimed["agent_status"] == "assigned"
     token = str(claimed["lease"]["token"])
+    held = keys.json(
+        "agent", "story", "list", "--project", project, "--assignee", keys.agent["agent_id"]
+    )
+    assert [s["id"] for s in held["data"]] == [first]
     started = keys.json("agent", "start", first, "--lease-token", token)
     assert started["agent_status"] == "implementing"
     assert keys.json("agent", "heartbeat", first, "--lease-token", token)["lease"] is not None
@@ -187,6 +191,12 @@ def test_reject_backfill_and_verify_all(keys: Keys) -> None:
     project, epic, first, second = _plan(keys)
     keys.json("agent", "claim-next", "--project", project)
     keys.json("agent", "start", first)
+    none_left = keys.as_("agent", "next", "--project", project)
+    assert none_left.exit_code == 5
+    assert none_left.lines[0].startswith("loopctl: no_ready_story: ")
+    half = keys.as_("orchestrator", "report", first, "--artifact-type", "commit")
+    assert half.exit_code == 2
+    assert half.lines[0].startswith("loopctl: bad_artifact: ")
     keys.json("orchestrator", "report", first)
     rejected = keys.json(
         "orchestrator",
