@@ -3,8 +3,8 @@
 from datetime import datetime
 from typing import Any
 
-from loopctl.audit.schemas import AuditEntry
 from loopctl.client.core import Call, Id, page, present
+from loopctl.client.models import AuditEntry
 from loopctl.kit.schemas import Page
 
 
