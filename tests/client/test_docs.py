@@ -1,5 +1,6 @@
 """docs/client.md: its ```python blocks, in order, as one script against the live server."""
 
+import inspect
 import os
 import re
 import subprocess
@@ -33,7 +34,9 @@ def _builders() -> set[str]:
         for module in (plan_calls, loop_calls, audit_calls)
         for name in vars(module)
         if not name.startswith("_")
-        and getattr(vars(module)[name], "__module__", "") == module.__name__
+        # A function, not a generic model pydantic registers here (Page[AuditEntry]).
+        and inspect.isfunction(vars(module)[name])
+        and vars(module)[name].__module__ == module.__name__
     }
 
 
