@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loopctl.api_keys.schemas import ApiKey
+from loopctl.audit.schemas import AuditEntry
 from loopctl.client import AsyncClient, Client, ConfigurationError
 from loopctl.client import models as client_models
 from loopctl.client.sources import LOCAL_KEY
@@ -63,6 +64,7 @@ def test_the_client_models_mirror_the_server_schemas() -> None:
         mine = getattr(client_models, name).model_fields
         theirs = getattr(server_schemas, name).model_fields
         assert list(mine) == list(theirs), name
+    assert list(client_models.AuditEntry.model_fields) == list(AuditEntry.model_fields)
     assert LOCAL_KEY == SERVER_LOCAL_KEY
 
 

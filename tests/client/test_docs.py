@@ -1,5 +1,6 @@
 """docs/client.md: its ```python blocks, in order, as one script against the live server."""
 
+import inspect
 import os
 import re
 import subprocess
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopctl.client import AsyncClient, Client, loop_calls, plan_calls
+from loopctl.client import AsyncClient, Client, audit_calls, loop_calls, plan_calls
 from tests.client.conftest import Live, Roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
@@ -30,10 +31,12 @@ def test_the_extraction_finds_each_block() -> None:
 def _builders() -> set[str]:
     return {
         name
-        for module in (plan_calls, loop_calls)
+        for module in (plan_calls, loop_calls, audit_calls)
         for name in vars(module)
         if not name.startswith("_")
-        and getattr(vars(module)[name], "__module__", "") == module.__name__
+        # A function, not a generic model pydantic registers here (Page[AuditEntry]).
+        and inspect.isfunction(vars(module)[name])
+        and vars(module)[name].__module__ == module.__name__
     }
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from loopctl.cli import admin, db
+from loopctl.cli import admin, db, loop, reads, verdicts
 from loopctl.cli.api import api
 from loopctl.cli.exit_codes import markdown_table
 from loopctl.cli.group import DEBUG_VARIABLE, HELP_OPTION_NAMES, LoopctlGroup
@@ -35,6 +35,13 @@ app.command()(api)
 app.command()(mcp)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
+# The story loop and the reads an agent needs (cli/reads.py, loop.py, verdicts.py).
+app.add_typer(reads.projects, name="project")
+app.add_typer(reads.stories, name="story")
+for read in (reads.ready, reads.blocked, reads.history, reads.audit):
+    app.command()(read)
+loop.register(app)
+verdicts.register(app)
 
 
 def _version(value: bool) -> None:

@@ -74,7 +74,7 @@ JsonOption = Annotated[
 ]
 
 
-def _typed(ctx: typer.Context, name: str) -> bool:
+def typed(ctx: typer.Context, name: str) -> bool:
     """Whether the user typed the option (Click also fills it from its variables)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
@@ -90,11 +90,11 @@ def connect(
     key_required: bool = True,
 ) -> Client:
     """A client for the server and key the options and the environment name."""
-    target = resolve_server(server if _typed(ctx, "server") else None)
+    target = resolve_server(server if typed(ctx, "server") else None)
     lookup = find_key(
-        api_key if _typed(ctx, "api_key") else None,
+        api_key if typed(ctx, "api_key") else None,
         target,
-        data_dir(data_directory if _typed(ctx, "data_dir") else None),
+        data_dir(data_directory if typed(ctx, "data_dir") else None),
     )
     if lookup.key is None and key_required:
         raise NoApiKey(lookup.tried)

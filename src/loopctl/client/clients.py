@@ -12,6 +12,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
+from loopctl.client import audit_calls as audit
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
@@ -134,7 +135,7 @@ class Client(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, client/loop_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
     update_tenant = _sync(plan.update_tenant)
@@ -200,6 +201,8 @@ class Client(_Base):
     bulk_reject = _sync(loop.bulk_reject)
     bulk_mark_complete = _sync(loop.bulk_mark_complete)
     verify_all = _sync(loop.verify_all)
+    story_history = _sync(audit.story_history)
+    search_audit = _sync(audit.search_audit)
 
 
 class AsyncClient(_Base):
@@ -267,7 +270,7 @@ class AsyncClient(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, client/loop_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
     update_tenant = _async(plan.update_tenant)
@@ -333,3 +336,5 @@ class AsyncClient(_Base):
     bulk_reject = _async(loop.bulk_reject)
     bulk_mark_complete = _async(loop.bulk_mark_complete)
     verify_all = _async(loop.verify_all)
+    story_history = _async(audit.story_history)
+    search_audit = _async(audit.search_audit)
