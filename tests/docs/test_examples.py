@@ -67,6 +67,8 @@ def live() -> Iterator[Live]:
         env = {
             "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(home),
+            # Where the README finds the saved key (as root it would look in /var/lib).
+            "LOOPCTL_DATA_DIR": str(data),
             "LANG": "C.UTF-8",
             "LOOPCTL_SERVER": server.url,
             "LOOPCTL_USER_KEY": user,
