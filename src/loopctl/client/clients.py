@@ -16,7 +16,7 @@ from loopctl.client import audit_calls as audit
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
-from loopctl.client.sources import ApiKey, Server, checked_url, data_dir, find_key, resolve_server
+from loopctl.client.sources import Server, checked_url, data_dir, find_key, resolve_server
 from loopctl.platform.config import VERSION
 
 P = ParamSpec("P")
@@ -66,10 +66,18 @@ class _Base:
         return f"{type(self).__name__}(server={self.server.url!r}, key_source={self.key_source!r})"
 
     @classmethod
-    def _from_env(cls, env: Mapping[str, str] | None) -> tuple[Server, ApiKey | None]:
+    def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> Self:
+        """Server and key found as the CLI finds them (docs/client.md, "Configuration")."""
         env = os.environ if env is None else env
         server = resolve_server(None, env)
-        return server, find_key(None, server, data_dir(None, env), env).key
+        key = find_key(None, server, data_dir(None, env), env).key
+        return cls(
+            server.url,
+            key.value if key else None,
+            server_source=server.source,
+            key_source=key.source if key else None,
+            **kw,
+        )
 
 
 class Client(_Base):
@@ -96,18 +104,6 @@ class Client(_Base):
         )
         self._http = httpx.Client(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
-        )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> "Client":
-        """Server and key found as the CLI finds them (docs/client.md, "Configuration")."""
-        server, key = cls._from_env(env)
-        return cls(
-            server.url,
-            key.value if key else None,
-            server_source=server.source,
-            key_source=key.source if key else None,
-            **kw,
         )
 
     def __enter__(self) -> Self:
@@ -229,18 +225,6 @@ class AsyncClient(_Base):
         )
         self._http = httpx.AsyncClient(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
-        )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> "AsyncClient":
-        """Server and key found as the CLI finds them."""
-        server, key = cls._from_env(env)
-        return cls(
-            server.url,
-            key.value if key else None,
-            server_source=server.source,
-            key_source=key.source if key else None,
-            **kw,
         )
 
     async def __aenter__(self) -> Self:
