@@ -14,3 +14,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from tests.fixtures.access import parametrize_routes  # noqa: PLC0415
 
     parametrize_routes(metafunc)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.fixtures.access import deselect_not_applicable  # noqa: PLC0415
+
+    deselect_not_applicable(config, items)
