@@ -118,6 +118,14 @@ def _locked(row: tuple[Any, ...]) -> LockedRow:
     )
 
 
+# Rendered once: the statement every transition starts with.
+_LOCK = (
+    sql.SQL("SELECT {columns}, {extras} FROM stories s WHERE s.id = %s FOR NO KEY UPDATE OF s")
+    .format(columns=_COLUMNS, extras=_LOCKED_EXTRAS)
+    .as_bytes(None)
+)
+
+
 async def lock(conn: Connection, story_id: UUID) -> LockedRow | None:
     """The story under a row lock, with what the rules need beside it: whether a review
     followed its latest report or rejection, the database clock (leases are timed by the
@@ -125,10 +133,7 @@ async def lock(conn: Connection, story_id: UUID) -> LockedRow | None:
 
     FOR NO KEY UPDATE, as the update itself takes: a claim-order refresh inserting rows
     that reference the story (a key-share check) does not wait for the loop."""
-    query = sql.SQL(
-        "SELECT {columns}, {extras} FROM stories s WHERE s.id = %s FOR NO KEY UPDATE OF s"
-    ).format(columns=_COLUMNS, extras=_LOCKED_EXTRAS)
-    cur = await conn.execute(query, [story_id])
+    cur = await conn.execute(_LOCK, [story_id])
     row = await cur.fetchone()
     return None if row is None else _locked(row)
 
@@ -163,24 +168,32 @@ _CLAIM_NEXT = sql.SQL("""
 """)
 
 
+def _claim_next(project: bool, epic: bool) -> bytes:
+    scope = maybe(" AND o.project_id = %(project)s", project) + maybe(
+        " AND o.epic_id = %(epic)s", epic
+    )
+    return _CLAIM_NEXT.format(
+        columns=_COLUMNS,
+        extras=_LOCKED_EXTRAS,
+        scope=scope,
+        # Given, the project is checked once (an uncorrelated subquery), else per row.
+        project=sql.SQL("%(project)s" if project else "o.project_id"),
+        # Within one epic its position and number are constant: leaving them out lets the
+        # epic index give the order.
+        epic_order=sql.SQL("" if epic else "o.epic_position, o.epic_number,"),
+    ).as_bytes(None)
+
+
+# Rendered once per scope (project given, epic given).
+_CLAIM_NEXT_BY_SCOPE = {(p, e): _claim_next(p, e) for p in (False, True) for e in (False, True)}
+
+
 async def lock_next(
     conn: Connection, project_id: UUID | None, epic_id: UUID | None
 ) -> LockedRow | None:
     """Lock and return the first claimable story in claim order, skipping rows other
     transactions hold, so that concurrent callers each get a different story."""
-    scope = maybe(" AND o.project_id = %(project)s", project_id is not None) + maybe(
-        " AND o.epic_id = %(epic)s", epic_id is not None
-    )
-    query = _CLAIM_NEXT.format(
-        columns=_COLUMNS,
-        extras=_LOCKED_EXTRAS,
-        scope=scope,
-        # Given, the project is checked once (an uncorrelated subquery), else per row.
-        project=sql.SQL("%(project)s" if project_id is not None else "o.project_id"),
-        # Within one epic its position and number are constant: leaving them out lets the
-        # epic index give the order.
-        epic_order=sql.SQL("" if epic_id is not None else "o.epic_position, o.epic_number,"),
-    )
+    query = _CLAIM_NEXT_BY_SCOPE[project_id is not None, epic_id is not None]
     cur = await conn.execute(query, {"project": project_id, "epic": epic_id})
     row = await cur.fetchone()
     return None if row is None else _locked(row)
