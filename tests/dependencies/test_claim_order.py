@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import cache
 from uuid import UUID
 
+import httpx
 import pytest
 
 from loopctl.auth.principal import Principal
@@ -27,12 +28,16 @@ from loopctl.progress.schemas import BackfillIn, RejectIn
 from loopctl.stories import service as stories
 from loopctl.stories.schemas import StoryCreate, StoryUpdate
 from tests.dependencies.helpers import World, build
+from tests.fixtures.factories import Key as ApiKey
 from tests.fixtures.factories import Tenant, make_key
+from tests.fixtures.http import data_of
+from tests.fixtures.work import make_project
+from tests.import_export.documents import document, epic, import_doc, plan, story
 
-Key = tuple[float, int, int, int, list[int], UUID]
+Order = tuple[float, int, int, int, list[int], UUID]
 
 
-async def expected(conn: Connection, project: UUID) -> dict[UUID, Key]:
+async def expected(conn: Connection, project: UUID) -> dict[UUID, Order]:
     """(chain, unblocks, epic position, epic number, number, epic) of every unverified
     story, computed from the stories and edges as the definition says."""
     cur = await conn.execute(
@@ -55,8 +60,8 @@ async def expected(conn: Connection, project: UUID) -> dict[UUID, Key]:
         [project],
     )
     for a_epic, b_epic in await cur.fetchall():
-        for b, (epic, *_) in rows.items():
-            if epic == b_epic:
+        for b, (of_b, *_) in rows.items():
+            if of_b == b_epic:
                 waiting[b] |= {a for a, (other, *_) in rows.items() if other == a_epic}
     hours = all(r[1] is not None for r in rows.values())
 
@@ -70,7 +75,7 @@ async def expected(conn: Connection, project: UUID) -> dict[UUID, Key]:
     }
 
 
-async def stored(conn: Connection, project: UUID) -> dict[UUID, Key]:
+async def stored(conn: Connection, project: UUID) -> dict[UUID, Order]:
     cur = await conn.execute(
         "SELECT o.story_id, o.chain, o.unblocks, o.epic_position, o.epic_number,"
         "       o.number_sort, o.epic_id"
@@ -231,3 +236,28 @@ async def test_verifying_the_last_story_without_an_estimate_weighs_chains_in_hou
     await records.backfill(conn, tenant.principal(), w.s("1.2"), body)
     assert (await stored(conn, w.project.id))[w.s("1.1")][0] == 5
     assert await stored(conn, w.project.id) == await expected(conn, w.project.id)
+
+
+async def test_an_import_writes_the_claim_order_and_a_merge_rewrites_it(
+    client: httpx.AsyncClient, conn: Connection, runtime: Runtime, tenant: Tenant, user_key: ApiKey
+) -> None:
+    project = await make_project(runtime, tenant)
+    data_of(await import_doc(client, user_key, project.id, plan()))
+    await conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.id)])
+    first = await stored(conn, project.id)
+    assert len(first) == 4
+    assert first == await expected(conn, project.id)
+    # A merge that moves epic 1, adds 1.3 and a story imported as verified waiting for it.
+    merged = document(
+        epic(1, story("1.1"), story("1.2", "1.1"), story("1.3", "1.2"), position=3),
+        epic(
+            2,
+            story("2.1", "1.2"),
+            story("2.2", "2.1"),
+            story("2.3", "1.3", agent_status="reported_done", verified_status="verified"),
+            depends_on=[1],
+        ),
+    )
+    data_of(await import_doc(client, user_key, project.id, merged, merge="true"))
+    assert await stored(conn, project.id) == await expected(conn, project.id)
+    assert await flags_agree(conn, project.id)
