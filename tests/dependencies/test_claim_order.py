@@ -15,7 +15,8 @@ import pytest
 
 from loopctl.auth.principal import Principal
 from loopctl.auth.roles import Role
-from loopctl.database.connections import Connection
+from loopctl.database import schema
+from loopctl.database.connections import Connection, create_pool, tenant_transaction
 from loopctl.dependencies import service as dependencies
 from loopctl.dependencies.schemas import EpicDependencyCreate, StoryDependencyCreate
 from loopctl.epics import service as epics
@@ -28,8 +29,10 @@ from loopctl.progress.schemas import BackfillIn, RejectIn
 from loopctl.stories import service as stories
 from loopctl.stories.schemas import StoryCreate, StoryUpdate
 from tests.dependencies.helpers import World, build
+from tests.fixtures.app import SECRET, make_settings
+from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Key as ApiKey
-from tests.fixtures.factories import Tenant, make_key
+from tests.fixtures.factories import Tenant, make_key, make_tenant
 from tests.fixtures.http import data_of
 from tests.fixtures.work import make_project
 from tests.import_export.documents import document, epic, import_doc, plan, story
@@ -261,3 +264,29 @@ async def test_an_import_writes_the_claim_order_and_a_merge_rewrites_it(
     data_of(await import_doc(client, user_key, project.id, merged, merge="true"))
     assert await stored(conn, project.id) == await expected(conn, project.id)
     assert await flags_agree(conn, project.id)
+
+
+@pytest.mark.realdb
+async def test_migration_0012_computes_the_claim_order_of_stories_already_there(
+    fresh_db: Urls, cluster: Cluster
+) -> None:
+    pool = create_pool(fresh_db.app, name="claim-order-migration", min_size=1, max_size=2)
+    await pool.open()
+    try:
+        runtime = Runtime.build(make_settings(fresh_db, cluster), pool, SECRET.encode())
+        tenant = await make_tenant(runtime)
+        w = await build(runtime, tenant, {1: ["1.1", "1.2", "1.3"], 2: ["2.1", "2.2"]})
+        async with tenant_transaction(pool, tenant.id) as conn:
+            for a, b in [("1.2", "1.1"), ("1.3", "1.2"), ("2.2", "2.1")]:
+                body = StoryDependencyCreate(story_id=w.s(a), depends_on_story_id=w.s(b))
+                await dependencies.create_story_dependency(conn, tenant.principal(), body)
+            before = await stored(conn, w.project.id)
+        # Back to 0011 (the table goes) and up again: the migration computes it afresh.
+        schema.downgrade(fresh_db.owner, cluster.roles, "0011")
+        schema.upgrade(fresh_db.owner, cluster.roles)
+        async with tenant_transaction(pool, tenant.id) as conn:
+            after = await stored(conn, w.project.id)
+            assert after == before == await expected(conn, w.project.id)
+            assert after[w.s("1.1")][:2] == (3.0, 1)
+    finally:
+        await pool.close()
