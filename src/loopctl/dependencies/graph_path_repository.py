@@ -128,6 +128,7 @@ SELECT s.tenant_id, s.id, s.project_id, s.epic_id, c.chain, c.unblocks, e.positi
        AS c(id, chain, unblocks)
   JOIN stories s ON s.id = c.id
   JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+ ORDER BY s.id  -- rows locked in story order, as the epic trigger locks them
 ON CONFLICT (tenant_id, story_id) DO UPDATE
    SET epic_id = excluded.epic_id, chain = excluded.chain, unblocks = excluded.unblocks,
        epic_position = excluded.epic_position, epic_number = excluded.epic_number,

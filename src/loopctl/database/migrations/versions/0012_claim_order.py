@@ -7,13 +7,14 @@ and copies of its epic's position and number and its own number. The graph part
 (chain, unblocks) is computed in Python by ``dependencies/claim_order.py`` and rewritten
 for a project in the transaction that changes its graph (dependency edits, story create,
 delete and estimate edits, epic deletion, import, a verification out of dependency order
-or undone); those writers hold the project row lock while they do it.
+or undone); those writers hold the project row lock while they do it, and write the rows
+in story order.
 
 Two triggers keep the rest true to the other tables whatever path writes them:
 - ``verified`` follows the story's verified_status, so the partial indexes (``WHERE NOT
   verified``) hold only the stories still to do;
-- an epic's new position is copied to its stories' rows (under the project lock, which
-  every writer of this table takes first).
+- an epic's new position is copied to its stories' rows (locked in story order, the
+  order a refresh writes them in).
 
 Stories that exist when this runs get their rows here, computed by the same code.
 
@@ -89,11 +90,14 @@ def upgrade() -> None:
         CREATE FUNCTION loopctl_claim_order_epic_moved() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-          -- The project lock first, as every other writer of claim_order takes it.
-          PERFORM 1 FROM projects WHERE tenant_id = NEW.tenant_id AND id = NEW.project_id
-             FOR NO KEY UPDATE;
+          -- Rows locked in story order, as a refresh writes them: the two never deadlock.
+          -- (Not the project lock: an epic edit holds its epic row, which epic deletion
+          -- and imports lock after the project's.)
           UPDATE claim_order SET epic_position = NEW.position, epic_number = NEW.number
-           WHERE tenant_id = NEW.tenant_id AND epic_id = NEW.id AND NOT verified;
+           WHERE tenant_id = NEW.tenant_id AND story_id IN (
+                 SELECT story_id FROM claim_order
+                  WHERE tenant_id = NEW.tenant_id AND epic_id = NEW.id AND NOT verified
+                  ORDER BY story_id FOR UPDATE);
           RETURN NULL;
         END $$;
 
