@@ -7,10 +7,11 @@ from uuid import UUID
 
 import httpx
 
+from loopctl.database.connections import Connection
 from loopctl.platform.runtime import Runtime
 from tests.dependencies.helpers import World, build, link
 from tests.fixtures.factories import Key, Tenant
-from tests.fixtures.http import API, data_of, error_of
+from tests.fixtures.http import API, audit_rows, data_of, error_of
 
 NEXT = f"{API}/stories/claim-next"
 
@@ -95,3 +96,34 @@ async def test_chains_count_stories_when_one_has_no_estimate(
     )
     assert [s["number"] for s in path["stories"]] == ["1.2", "1.3"]
     assert await claimed_in_order(client, agent_key, w) == ["1.2", "1.1"]
+
+
+async def test_claim_next_takes_over_an_expired_lease_first_in_claim_order(
+    client: httpx.AsyncClient,
+    conn: Connection,
+    runtime: Runtime,
+    tenant: Tenant,
+    agent_key: Key,
+    other_agent: Key,
+) -> None:
+    # 1.1 heads the longest chain; its first holder's lease runs out, so the next
+    # claim-next takes it over (before 2.1) and the log says so, entry by entry.
+    w = await build(runtime, tenant, {1: ["1.1", "1.2"], 2: ["2.1"]})
+    await link(client, tenant.user, w, [("1.2", "1.1")])
+    body = {"project_id": str(w.project.id)}
+    first = data_of(await client.post(NEXT, json=body, headers=agent_key.headers))
+    assert first["id"] == str(w.s("1.1"))
+    await conn.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.id)])
+    await conn.execute(
+        "UPDATE stories SET lease_expires_at = now() - interval '1 minute' WHERE id = %s",
+        [w.s("1.1")],
+    )
+    taken = data_of(await client.post(NEXT, json=body, headers=other_agent.headers))
+    assert (taken["id"], taken["lease"]["token"]) == (str(w.s("1.1")), 2)
+    rows = await audit_rows(conn, tenant.id, entity_id=w.s("1.1"))
+    assert [(r.action, (r.after or {}).get("transition")) for r in rows[-2:]] == [
+        ("lease_expired", None),
+        ("status_changed", "claim"),
+    ]
+    assert rows[-1].before == rows[-2].before
+    assert rows[-1].before["assigned_agent_id"] == str(agent_key.agent_id)
