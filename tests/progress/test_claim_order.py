@@ -126,4 +126,4 @@ async def test_claim_next_takes_over_an_expired_lease_first_in_claim_order(
         ("status_changed", "claim"),
     ]
     assert rows[-1].before == rows[-2].before
-    assert rows[-1].before["assigned_agent_id"] == str(agent_key.agent_id)
+    assert (rows[-1].before or {}).get("assigned_agent_id") == str(agent_key.agent_id)
