@@ -144,7 +144,7 @@ def _reset(superuser_url: str, project: str) -> tuple[int, int]:
         counts = cur.fetchone()
         assert counts is not None
         conn.execute(RESET, [project])
-        conn.execute("VACUUM (ANALYZE) stories, review_records, verification_results")
+        conn.execute("VACUUM (ANALYZE) stories, claim_order, review_records, verification_results")
     return int(counts[0]), int(counts[1])
 
 

@@ -29,6 +29,7 @@ TABLE_OWNER = {
     "stories": "stories",
     "story_dependencies": "dependencies",
     "epic_dependencies": "dependencies",
+    "claim_order": "dependencies",
     "review_records": "progress",
     "verification_results": "progress",
     "artifacts": "progress",
@@ -59,6 +60,13 @@ TABLES_SHARED = {
     ("import_export", "story_dependencies"): "a document's story edges, bulk-inserted",
     ("progress", "stories"): "the loop locks and writes a story's progress columns, which the"
     " progress domain owns (migration 0009); the story's other columns stay the stories'",
+    ("progress", "claim_order"): "claim-next scans the claim order and locks its story in"
+    " one statement (migration 0012)",
+    ("progress", "projects"): "claim-next skips archived projects in that same statement",
+    ("progress", "story_dependencies"): "the locked read counts unverified prerequisites"
+    " (the claim gate) in the statement that locks the story",
+    ("progress", "epic_dependencies"): "the same count, through the story's epic",
+    ("progress", "tenants"): "the locked read brings the tenant's settings along",
 }
 
 _TABLE_REFERENCE = re.compile(r"\b(?:from|join|into|update)\s+([a-z_]+)", re.IGNORECASE)

@@ -37,28 +37,8 @@ def heaviest_chain(
     n = len(weights)
     if n == 0:
         return [], 0.0
-    needs, every = n, n + epic_count  # offsets of the two gates of each epic
-    size = n + 2 * epic_count
-    # waiters[x]: the nodes that point to x; pending[x]: how many nodes x still waits for.
-    waiters: list[list[int]] = [[] for _ in range(size)]
-    pending = [0] * size
-    waiting_epics, awaited_epics = epic_edges
-    for a, b in zip(waiting_epics, awaited_epics, strict=True):
-        waiters[every + b].append(needs + a)  # needs(a) -> all(b)
-        pending[needs + a] += 1
-    # Gates nothing passes through are left out: fewer nodes to walk.
-    for story, epic in enumerate(epic_of):
-        if pending[needs + epic]:
-            waiters[needs + epic].append(story)  # story -> needs(its epic)
-            pending[story] = 1
-        if waiters[every + epic]:
-            waiters[story].append(every + epic)  # all(epic) -> story
-            pending[every + epic] += 1
-    dependents, depended_on = story_edges
-    for a, b in zip(dependents, depended_on, strict=True):
-        waiters[b].append(a)
-        pending[a] += 1
-
+    waiters, pending = _gate_graph(epic_of, epic_count, story_edges, epic_edges)
+    size = len(pending)
     own = [*weights, *([0.0] * (2 * epic_count))]
     # value: the heaviest chain ending at the node (the node and its prerequisites).
     value = [0.0] * size
@@ -89,3 +69,85 @@ def heaviest_chain(
         node = via[node]
     chain.reverse()
     return chain, value[last]
+
+
+def _gate_graph(
+    epic_of: Sequence[int],
+    epic_count: int,
+    story_edges: tuple[Sequence[int], Sequence[int]],
+    epic_edges: tuple[Sequence[int], Sequence[int]],
+) -> tuple[list[list[int]], list[int]]:
+    """waiters[x]: the nodes that wait for x; pending[x]: how many nodes x waits for."""
+    n = len(epic_of)
+    needs, every = n, n + epic_count  # offsets of the two gates of each epic
+    size = n + 2 * epic_count
+    waiters: list[list[int]] = [[] for _ in range(size)]
+    pending = [0] * size
+    waiting_epics, awaited_epics = epic_edges
+    for a, b in zip(waiting_epics, awaited_epics, strict=True):
+        waiters[every + b].append(needs + a)  # needs(a) -> all(b)
+        pending[needs + a] += 1
+    # Gates nothing passes through are left out: fewer nodes to walk.
+    for story, epic in enumerate(epic_of):
+        if pending[needs + epic]:
+            waiters[needs + epic].append(story)  # story -> needs(its epic)
+            pending[story] = 1
+        if waiters[every + epic]:
+            waiters[story].append(every + epic)  # all(epic) -> story
+            pending[every + epic] += 1
+    dependents, depended_on = story_edges
+    for a, b in zip(dependents, depended_on, strict=True):
+        waiters[b].append(a)
+        pending[a] += 1
+    return waiters, pending
+
+
+def chains_below(
+    weights: Sequence[int],
+    epic_of: Sequence[int],
+    epic_count: int,
+    story_edges: tuple[Sequence[int], Sequence[int]],
+    epic_edges: tuple[Sequence[int], Sequence[int]],
+) -> list[int]:
+    """For each story, the weight of the heaviest chain that starts at it and goes on
+    through the stories waiting for it (the story itself included). Same graph and
+    arguments as ``heaviest_chain``; weights are integers so that equal chains compare
+    equal whatever order they were added in. A story with nothing unverified to wait for
+    starts the critical path exactly when its value is the path's total.
+    """
+    n = len(weights)
+    waiters, pending = _gate_graph(epic_of, epic_count, story_edges, epic_edges)
+    # Kahn's order from the stories waiting for nothing: each node after all it waits for.
+    order = [x for x in range(len(pending)) if not pending[x]]
+    for x in order:  # the list grows while it is walked
+        for w in waiters[x]:
+            pending[w] -= 1
+            if not pending[w]:
+                order.append(w)
+    own = [*weights, *([0] * (len(pending) - n))]
+    below = [0] * len(pending)
+    for x in reversed(order):  # waiters first
+        below[x] = own[x] + max((below[w] for w in waiters[x]), default=0)
+    return below[:n]
+
+
+def direct_dependents(
+    epic_of: Sequence[int],
+    epic_count: int,
+    story_edges: tuple[Sequence[int], Sequence[int]],
+    epic_edges: tuple[Sequence[int], Sequence[int]],
+) -> list[int]:
+    """For each story, how many stories wait for it directly: those with a story
+    dependency on it and those of the epics that depend on its epic, each counted once."""
+    members = [0] * epic_count
+    for epic in epic_of:
+        members[epic] += 1
+    waiting_on: list[set[int]] = [set() for _ in range(epic_count)]  # epic -> dependent epics
+    for a, b in zip(*epic_edges, strict=True):
+        waiting_on[b].add(a)
+    through_epics = [sum(members[a] for a in waiting_on[e]) for e in range(epic_count)]
+    counts = [through_epics[epic] for epic in epic_of]
+    for a, b in zip(*story_edges, strict=True):
+        if epic_of[a] not in waiting_on[epic_of[b]]:  # already counted through its epic
+            counts[b] += 1
+    return counts

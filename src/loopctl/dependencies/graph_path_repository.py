@@ -1,8 +1,10 @@
 """SQL for the critical path: the project's unverified stories and the edges between them
-as arrays of integers (the walk is graph_path.py), then the chain's stories."""
+as arrays of integers (the walk is graph_path.py), then the chain's stories; and the
+claim order computed from the same graph (claim_order.py)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from psycopg.rows import class_row
@@ -78,6 +80,11 @@ async def path_graph(conn: Connection, project_id: UUID) -> PathGraph:
         await cur.execute(PATH_GRAPH_SQL, {"project": project_id})
         row = await cur.fetchone()
     assert row is not None  # aggregates without GROUP BY always return one row
+    return graph_of(row)
+
+
+def graph_of(row: tuple[Any, ...]) -> PathGraph:
+    """The PathGraph of PATH_GRAPH_SQL's one row."""
     epics, ids, epic_of, hours, all_estimated, sa, sb, ea, eb = row
     return PathGraph(
         epic_count=epics,
@@ -106,3 +113,39 @@ async def path_stories(conn: Connection, story_ids: list[UUID]) -> list[PathStor
             [story_ids],
         )
         return await cur.fetchall()
+
+
+# The graph part of the claim order, written for the given stories (a project's unverified
+# ones); the rest of each row is copied from the story and its epic. A row that would not
+# change is left alone, so a small graph edit rewrites few rows. ``verified`` is the
+# trigger's (migration 0012) once the row exists.
+CLAIM_ORDER_SQL = """
+INSERT INTO claim_order AS o (tenant_id, story_id, project_id, epic_id, chain, unblocks,
+                              epic_position, epic_number, number_sort, verified)
+SELECT s.tenant_id, s.id, s.project_id, s.epic_id, c.chain, c.unblocks, e.position,
+       e.number, s.number_sort, s.verified_status = 'verified'
+  FROM unnest(%(ids)s::uuid[], %(chains)s::float8[], %(unblocks)s::int[])
+       AS c(id, chain, unblocks)
+  JOIN stories s ON s.id = c.id
+  JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
+ ORDER BY s.id  -- rows locked in story order, as the epic trigger locks them
+ON CONFLICT (tenant_id, story_id) DO UPDATE
+   SET epic_id = excluded.epic_id, chain = excluded.chain, unblocks = excluded.unblocks,
+       epic_position = excluded.epic_position, epic_number = excluded.epic_number,
+       number_sort = excluded.number_sort
+ WHERE (o.epic_id, o.chain, o.unblocks, o.epic_position, o.epic_number, o.number_sort)
+       IS DISTINCT FROM (excluded.epic_id, excluded.chain, excluded.unblocks,
+                         excluded.epic_position, excluded.epic_number, excluded.number_sort)
+"""
+
+
+async def lock_project(conn: Connection, project_id: UUID) -> None:
+    """Take the project row lock that every writer of a project's claim order holds (a
+    no-op when this transaction holds it already)."""
+    await conn.execute("SELECT 1 FROM projects WHERE id = %s FOR NO KEY UPDATE", [project_id])
+
+
+async def write_claim_order(
+    conn: Connection, ids: list[UUID], chains: list[float], unblocks: list[int]
+) -> None:
+    await conn.execute(CLAIM_ORDER_SQL, {"ids": ids, "chains": chains, "unblocks": unblocks})

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
+from loopctl.dependencies import claim_order
 from loopctl.dependencies import graph_path_repository as path_repository
 from loopctl.dependencies import graph_repository as repository
 from loopctl.dependencies.graph_path import heaviest_chain
@@ -154,17 +155,11 @@ async def critical_path(conn: Connection, principal: Principal, project_id: UUID
     )
 
 
-async def unmet_prerequisites(conn: Connection, story_id: UUID, epic_id: UUID) -> int:
-    """How many unverified stories a story still waits for: its own prerequisites and every
-    story of the epics its epic depends on (the claim gate)."""
-    stories = await repository.blocking_stories(conn, [story_id])
-    epics = await repository.blocking_epics(conn, [epic_id])
-    return len(stories) + sum(e.unverified_count for e in epics)
+async def lock_claim_order(conn: Connection, project_id: UUID) -> None:
+    """See claim_order.lock: before a change that will need a refresh."""
+    await claim_order.lock(conn, project_id)
 
 
-async def lock_next_claimable(
-    conn: Connection, project_id: UUID | None, epic_id: UUID | None
-) -> UUID | None:
-    """The story claim-next should take, locked: most direct dependents first, then epic
-    position and number, then story number."""
-    return await repository.lock_next_claimable(conn, project_id, epic_id)
+async def refresh_claim_order(conn: Connection, project_id: UUID) -> None:
+    """See claim_order.refresh: after a change to the project's graph."""
+    await claim_order.refresh(conn, project_id)

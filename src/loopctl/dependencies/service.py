@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
+from loopctl.dependencies import claim_order, repository
 from loopctl.dependencies import cycle_repository as cycles
-from loopctl.dependencies import repository
 from loopctl.dependencies.errors import (
     DependencyAcrossProjects,
     DependencyCycle,
@@ -173,6 +173,7 @@ async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges:
         after=edges.view(row),
         project_id=row.project_id,
     )
+    await claim_order.refresh(conn, row.project_id)
     return row
 
 
@@ -294,6 +295,7 @@ async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: 
         before=removed,
         project_id=row.project_id,
     )
+    await claim_order.refresh(conn, row.project_id)
     return removed
 
 

@@ -15,6 +15,7 @@ from loopctl.audit import service as audit
 from loopctl.auth.principal import Principal
 from loopctl.auth.roles import Role
 from loopctl.database.connections import Connection
+from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.import_export import export as exporting
 from loopctl.import_export import repository, snapshots
 from loopctl.import_export.errors import (
@@ -86,6 +87,7 @@ async def import_document(
         except (pg.UniqueViolation, pg.ForeignKeyViolation) as exc:
             # Single-story and single-epic creates do not take the project lock.
             raise ImportConflict() from exc
+        await dependency_graph.refresh_claim_order(conn, project_id)
         await audit.record(
             conn,
             principal,

@@ -189,9 +189,23 @@ async def force_unclaim_story(
     return Item(data=await service.force_unclaim(conn, principal, story_id))
 
 
+CLAIM_ORDER = (
+    "Claim the best ready story for the caller in one call (agent keys): among the stories"
+    " that are not verified, unclaimed (or whose lease expired) and waiting for nothing, the"
+    " first in claim order. Critical path first: the heaviest chain of unverified stories"
+    " that starts at the story and runs through the stories waiting for it, weighted as"
+    " GET /projects/{id}/critical_path weighs it (estimated hours when every unverified"
+    " story of the project has one, else 1 per story); then the unblocks count (unverified"
+    " stories waiting for it directly); then epic position, epic number and story number."
+    " A pending story is contracted for the caller on the way. 404 no_ready_story when"
+    " nothing can be claimed (docs/progress.md)."
+)
+
+
 @router.post(
     "/claim-next",
     response_model=Item[ClaimedStory],
+    description=CLAIM_ORDER,
     responses=errors(
         RoleRefused, AgentIdentityRequired, NoReadyStory, ProjectNotFound, EpicNotFound
     ),
@@ -199,6 +213,5 @@ async def force_unclaim_story(
 async def claim_next(
     conn: RequestConn, principal: AgentPrincipal, body: ClaimNextIn | None = None
 ) -> Item[ClaimedStory]:
-    """Claim the best ready story for the caller in one call (agent keys): most direct
-    dependents first, then epic position and number, then story number."""
+    """Claim the best ready story for the caller in one call (agent keys)."""
     return Item(data=await service.claim_next(conn, principal, body or ClaimNextIn()))

@@ -75,8 +75,9 @@ class Rules:
     require_criteria: bool
 
 
-async def rules_for(conn: Connection, principal: Principal) -> Rules:
-    settings = await tenant_settings.load(conn, principal.tenant)
+def rules_of(locked: LockedRow) -> Rules:
+    """The tenant's rules, from the settings the locked read brought along."""
+    settings = tenant_settings.parse(locked.settings)
     return Rules(
         lease=timedelta(seconds=settings.lease_ttl_seconds),
         auto_reset=settings.auto_reset_on_rejection,
@@ -237,6 +238,20 @@ def _writes(
     return values
 
 
+def _reorders(locked: LockedRow, transition: Transition) -> bool:
+    """Whether the transition changes the project's claim order (claim_order.py).
+
+    Verifying a story whose prerequisites are all verified changes no other unverified
+    story's chain: nothing unverified leads to it. Verifying one out of dependency order,
+    or the project's last story without an estimate (the weights become hours), does;
+    so does undoing a verification (the story counts again)."""
+    was = locked.story.verified_status == VerifiedStatus.verified.value
+    will = transition.verified_status is VerifiedStatus.verified
+    if was == will:
+        return False
+    return was or locked.unmet > 0 or locked.last_unestimated
+
+
 async def apply(
     conn: Connection,
     principal: Principal,
@@ -246,30 +261,80 @@ async def apply(
     rules: Rules,
     extra: dict[str, Any] | None = None,
 ) -> ProgressRow:
-    values = _writes(locked, transition, principal, rules) | (extra or {})
+    return await apply_steps(conn, principal, locked, [(action, transition)], rules, extra)
+
+
+async def apply_steps(
+    conn: Connection,
+    principal: Principal,
+    locked: LockedRow,
+    steps: list[tuple[Action, Transition]],
+    rules: Rules,
+    extra: dict[str, Any] | None = None,
+) -> ProgressRow:
+    """Write one or more transitions decided in a row (claim-next: contract, then claim)
+    with one UPDATE, and their audit entries in one INSERT, each entry with the before
+    and after of its own step, as if each step had been written on its own."""
+    rows: list[ProgressRow] = [locked.story]
+    values: dict[str, Any] = {}
+    for _, transition in steps:
+        step = _writes(LockedRow(rows[-1], False, locked.now), transition, principal, rules)
+        values |= step
+        rows.append(replace(rows[-1], **step))
+    values |= extra or {}
+    reorders = any(_reorders(locked, t) for _, t in steps)
+    if reorders:
+        await dependency_graph.lock_claim_order(conn, locked.story.project_id)
     row = await repository.update(conn, locked.story.id, values) if values else locked.story
-    if Effect.take_expired_lease in transition.effects:
+    if reorders:
+        await dependency_graph.refresh_claim_order(conn, row.project_id)
+    rows[-1] = row
+    entries = _entries(locked.story, steps, rows)
+    if len(entries) == 1:  # the plain insert: no JSON document to build and unpack
+        [entry] = entries
         await audit.record(
             conn,
             principal,
-            entity_type="story",
-            entity_id=row.id,
-            action="lease_expired",
-            before=snapshot(locked.story),
-            after={"expired_at": iso(locked.story.lease_expires_at)},
-            project_id=row.project_id,
+            entity_type=entry.entity_type,
+            entity_id=entry.entity_id,
+            action=entry.action,
+            before=entry.before,
+            after=entry.after,
+            project_id=entry.project_id,
         )
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story",
-        entity_id=row.id,
-        action=AUDIT_ACTIONS[action],
-        before=snapshot(locked.story),
-        after={**snapshot(row), "transition": action.value},
-        project_id=row.project_id,
-    )
+    else:
+        await audit.record_many(conn, principal, entries)
     return row
+
+
+def _entries(
+    story: ProgressRow, steps: list[tuple[Action, Transition]], rows: list[ProgressRow]
+) -> list[audit.Entry]:
+    entries = []
+    for i, (action, transition) in enumerate(steps):
+        before, after = rows[i], rows[i + 1]
+        if Effect.take_expired_lease in transition.effects:
+            entries.append(
+                audit.Entry(
+                    entity_type="story",
+                    entity_id=story.id,
+                    action="lease_expired",
+                    before=snapshot(before),
+                    after={"expired_at": iso(before.lease_expires_at)},
+                    project_id=story.project_id,
+                )
+            )
+        entries.append(
+            audit.Entry(
+                entity_type="story",
+                entity_id=story.id,
+                action=AUDIT_ACTIONS[action],
+                before=snapshot(before),
+                after={**snapshot(after), "transition": action.value},
+                project_id=story.project_id,
+            )
+        )
+    return entries
 
 
 async def simple(
@@ -280,12 +345,8 @@ async def simple(
     token: int | None = None,
 ) -> StoryProgress:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
-    unmet = 0
-    if action is Action.claim:
-        unmet = await dependency_graph.unmet_prerequisites(
-            conn, locked.story.id, locked.story.epic_id
-        )
+    rules = rules_of(locked)
+    unmet = locked.unmet if action is Action.claim else 0
     attempt = Attempt(action, actor_of(principal), locked.now, token, rules.auto_reset)
     transition = await decide(conn, principal, locked, attempt, state_of(locked, unmet=unmet))
     row = await apply(conn, principal, locked, action, transition, rules)

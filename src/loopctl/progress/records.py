@@ -9,7 +9,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.progress import repository
-from loopctl.progress.engine import actor_of, apply, decide, lock, rules_for, state_of, view
+from loopctl.progress.engine import actor_of, apply, decide, lock, rules_of, state_of, view
 from loopctl.progress.schemas import ArtifactIn, BackfillIn, CriterionStatus, StoryProgress
 from loopctl.progress.status import Action, Attempt
 from loopctl.stories.errors import StoryNotFound
@@ -72,7 +72,7 @@ async def backfill(
     record = body.model_dump()
     if locked.story.backfill is not None and _same(locked.story.backfill, record):
         return view(locked.story, principal, locked.now)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     attempt = Attempt(Action.backfill, actor_of(principal), locked.now)
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
     extra = {

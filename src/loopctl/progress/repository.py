@@ -1,6 +1,6 @@
 """SQL of the story loop: the locked read, the progress update, and the loop's records."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.kit.repository import fetch_all, fetch_one, fetch_value, returning
+from loopctl.kit.sql import maybe
 
 # Columns the progress service may write; anything else is a programming error.
 WRITABLE = frozenset(
@@ -68,25 +69,134 @@ class LockedRow:
     story: ProgressRow
     reviewed_since_report: bool
     now: datetime
+    # The tenant's stored settings, read in the same statement (tenants.settings.parse).
+    settings: dict[str, Any] = field(default_factory=dict)
+    # Unverified stories it waits for: its own prerequisites and the stories of the epics
+    # its epic depends on (the claim gate).
+    unmet: int = 0
+    # Unverified, without an estimate, and the project's last such story: verifying it
+    # changes the critical path's weights (hours instead of a count).
+    last_unestimated: bool = False
+    description: str | None = None  # read by claim-next only
+
+
+# What the locked read adds to the progress columns, in LockedRow's order after ``story``.
+_LOCKED_EXTRAS = sql.SQL("""
+       EXISTS (SELECT 1 FROM review_records r
+                WHERE r.tenant_id = s.tenant_id AND r.story_id = s.id
+                  AND r.created_at > coalesce(greatest(s.reported_done_at, s.rejected_at),
+                                              '-infinity')) AS reviewed,
+       statement_timestamp() AS now,
+       (SELECT t.settings FROM tenants t WHERE t.id = s.tenant_id) AS settings,
+       (SELECT count(*) FROM story_dependencies d
+         WHERE d.tenant_id = s.tenant_id AND d.story_id = s.id AND NOT d.blocker_verified)
+       + (SELECT count(*) FROM epic_dependencies ed
+            JOIN stories b ON b.tenant_id = ed.tenant_id AND b.epic_id = ed.depends_on_epic_id
+           WHERE ed.tenant_id = s.tenant_id AND ed.epic_id = s.epic_id
+             AND b.verified_status <> 'verified') AS unmet,
+       CASE WHEN s.estimated_hours IS NULL AND s.verified_status <> 'verified' THEN
+            NOT EXISTS (SELECT 1 FROM stories o
+                         WHERE o.tenant_id = s.tenant_id AND o.project_id = s.project_id
+                           AND o.estimated_hours IS NULL AND o.verified_status <> 'verified'
+                           AND o.id <> s.id)
+            ELSE false END AS last_unestimated
+""")
+_PROGRESS_WIDTH = len(fields(ProgressRow))
+
+
+def _locked(row: tuple[Any, ...]) -> LockedRow:
+    story, extras = ProgressRow(*row[:_PROGRESS_WIDTH]), row[_PROGRESS_WIDTH:]
+    reviewed, now, settings, unmet, last_unestimated, *description = extras
+    return LockedRow(
+        story,
+        bool(reviewed),
+        now,
+        settings or {},
+        int(unmet),
+        bool(last_unestimated),
+        description[0] if description else None,
+    )
+
+
+# Rendered once: the statement every transition starts with.
+_LOCK = (
+    sql.SQL("SELECT {columns}, {extras} FROM stories s WHERE s.id = %s FOR NO KEY UPDATE OF s")
+    .format(columns=_COLUMNS, extras=_LOCKED_EXTRAS)
+    .as_bytes(None)
+)
 
 
 async def lock(conn: Connection, story_id: UUID) -> LockedRow | None:
-    """The story under ``FOR UPDATE``, whether a review followed its latest report or
-    rejection, and the database clock (leases are timed by the database, not by hosts)."""
-    query = sql.SQL("""
-        SELECT {columns},
-               EXISTS (SELECT 1 FROM review_records r
-                        WHERE r.tenant_id = s.tenant_id AND r.story_id = s.id
-                          AND r.created_at > coalesce(greatest(s.reported_done_at, s.rejected_at),
-                                                      '-infinity')) AS reviewed,
-               statement_timestamp() AS now
-          FROM stories s WHERE s.id = %s FOR UPDATE OF s
-    """).format(columns=_COLUMNS)
-    cur = await conn.execute(query, [story_id])
+    """The story under a row lock, with what the rules need beside it: whether a review
+    followed its latest report or rejection, the database clock (leases are timed by the
+    database, not by hosts), the tenant's settings and the unverified prerequisites.
+
+    FOR NO KEY UPDATE, as the update itself takes: a claim-order refresh inserting rows
+    that reference the story (a key-share check) does not wait for the loop."""
+    cur = await conn.execute(_LOCK, [story_id])
     row = await cur.fetchone()
-    if row is None:
-        return None
-    return LockedRow(ProgressRow(*row[:-2]), bool(row[-2]), row[-1])
+    return None if row is None else _locked(row)
+
+
+# What claim-next may take: not verified, nothing unverified to wait for, and either
+# unclaimed or held by a lease that expired before review was requested; in claim order
+# (docs/progress.md), an index scan of claim_order that stops at the first such story
+# no other transaction holds.
+_CLAIM_NEXT = sql.SQL("""
+    SELECT {columns}, {extras}, s.description
+      FROM claim_order o JOIN stories s ON s.tenant_id = o.tenant_id AND s.id = o.story_id
+     WHERE NOT o.verified {scope}
+       AND EXISTS (SELECT 1 FROM projects p
+                    WHERE p.tenant_id = o.tenant_id AND p.id = {project}
+                      AND p.status = 'active')
+       AND s.verified_status <> 'verified'
+       AND (s.agent_status IN ('pending', 'contracted')
+            OR (s.agent_status IN ('assigned', 'implementing')
+                AND s.review_requested_at IS NULL
+                AND s.lease_expires_at <= statement_timestamp()))
+       AND NOT EXISTS (
+             SELECT 1 FROM story_dependencies d
+              WHERE d.tenant_id = s.tenant_id AND d.story_id = s.id AND NOT d.blocker_verified)
+       AND NOT EXISTS (
+             SELECT 1 FROM epic_dependencies ed
+               JOIN stories b ON b.tenant_id = ed.tenant_id AND b.epic_id = ed.depends_on_epic_id
+              WHERE ed.tenant_id = s.tenant_id AND ed.epic_id = s.epic_id
+                AND b.verified_status <> 'verified')
+     ORDER BY o.chain DESC, o.unblocks DESC, {epic_order} o.number_sort, o.story_id
+     LIMIT 1
+     FOR NO KEY UPDATE OF s SKIP LOCKED
+""")
+
+
+def _claim_next(project: bool, epic: bool) -> bytes:
+    scope = maybe(" AND o.project_id = %(project)s", project) + maybe(
+        " AND o.epic_id = %(epic)s", epic
+    )
+    return _CLAIM_NEXT.format(
+        columns=_COLUMNS,
+        extras=_LOCKED_EXTRAS,
+        scope=scope,
+        # Given, the project is checked once (an uncorrelated subquery), else per row.
+        project=sql.SQL("%(project)s" if project else "o.project_id"),
+        # Within one epic its position and number are constant: leaving them out lets the
+        # epic index give the order.
+        epic_order=sql.SQL("" if epic else "o.epic_position, o.epic_number,"),
+    ).as_bytes(None)
+
+
+# Rendered once per scope (project given, epic given).
+_CLAIM_NEXT_BY_SCOPE = {(p, e): _claim_next(p, e) for p in (False, True) for e in (False, True)}
+
+
+async def lock_next(
+    conn: Connection, project_id: UUID | None, epic_id: UUID | None
+) -> LockedRow | None:
+    """Lock and return the first claimable story in claim order, skipping rows other
+    transactions hold, so that concurrent callers each get a different story."""
+    query = _CLAIM_NEXT_BY_SCOPE[project_id is not None, epic_id is not None]
+    cur = await conn.execute(query, {"project": project_id, "epic": epic_id})
+    row = await cur.fetchone()
+    return None if row is None else _locked(row)
 
 
 async def update(conn: Connection, story_id: UUID, values: dict[str, Any]) -> ProgressRow:

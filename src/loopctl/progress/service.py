@@ -1,12 +1,12 @@
 """The story loop's transitions: REST today, MCP and the CLI next, all call these."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
-from loopctl.dependencies import graph_service as dependency_graph
 from loopctl.epics import service as epics
 from loopctl.kit.ids import new_id
 from loopctl.platform.errors import UnprocessableEntity
@@ -14,9 +14,10 @@ from loopctl.progress import records, repository
 from loopctl.progress.engine import (
     actor_of,
     apply,
+    apply_steps,
     decide,
     lock,
-    rules_for,
+    rules_of,
     simple,
     state_of,
     view,
@@ -27,7 +28,7 @@ from loopctl.progress.errors import (
     UnknownCriterion,
     VerdictContradictsCriteria,
 )
-from loopctl.progress.repository import LockedRow, ProgressRow
+from loopctl.progress.repository import ProgressRow
 from loopctl.progress.schemas import (
     ClaimedStory,
     ClaimNextIn,
@@ -47,7 +48,7 @@ async def contract(
     conn: Connection, principal: Principal, story_id: UUID, body: ContractIn
 ) -> StoryProgress:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     attempt = Attempt(Action.contract, actor_of(principal), locked.now)
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
     if principal.role_name == "agent":
@@ -110,7 +111,7 @@ async def report(
     conn: Connection, principal: Principal, story_id: UUID, body: ReportIn
 ) -> StoryProgress:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     attempt = Attempt(Action.report, actor_of(principal), locked.now, body.lease_token)
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
     row = await apply(conn, principal, locked, Action.report, transition, rules)
@@ -123,7 +124,7 @@ async def review_complete(
     conn: Connection, principal: Principal, story_id: UUID, body: ReviewIn
 ) -> repository.ReviewRow:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     attempt = Attempt(Action.review_complete, actor_of(principal), locked.now)
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
     story = locked.story
@@ -167,7 +168,7 @@ async def verify(
     conn: Connection, principal: Principal, story_id: UUID, body: VerifyIn
 ) -> StoryProgress:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     criteria = _criteria(locked.story, body.criteria)
     if body.result == "pass" and any(c.result == "failed" for c in body.criteria):
         raise VerdictContradictsCriteria.for_field(
@@ -186,7 +187,7 @@ async def reject(
     conn: Connection, principal: Principal, story_id: UUID, body: RejectIn
 ) -> StoryProgress:
     locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
+    rules = rules_of(locked)
     criteria = _criteria(locked.story, body.criteria)
     attempt = Attempt(Action.reject, actor_of(principal), locked.now, auto_reset=rules.auto_reset)
     transition = await decide(conn, principal, locked, attempt, state_of(locked))
@@ -226,35 +227,44 @@ async def _insert_verdict(
 async def claim_next(conn: Connection, principal: Principal, body: ClaimNextIn) -> ClaimedStory:
     """Pick the best claimable story for the caller and claim it, in one transaction.
 
-    The candidate is locked with SKIP LOCKED, so concurrent callers each get a different
-    story; a pending candidate is contracted on the caller's behalf first (the response
-    carries the acceptance criteria the contract would have echoed).
+    The candidate is locked with SKIP LOCKED in claim order (docs/progress.md), so
+    concurrent callers each get a different story; a pending candidate is contracted on
+    the caller's behalf first (the response carries the acceptance criteria the contract
+    would have echoed), both written by one UPDATE with an audit entry each.
     """
+    locked = await repository.lock_next(conn, body.project_id, body.epic_id)
+    if locked is None:
+        await _check_scope(conn, principal, body)
+        raise NoReadyStory()
+    rules = rules_of(locked)
+    actor = actor_of(principal)
+    steps = []
+    state = locked
+    if locked.story.agent_status == AgentStatus.pending.value:
+        attempt = Attempt(Action.contract, actor, locked.now)
+        transition = await decide(conn, principal, locked, attempt, state_of(locked))
+        steps.append((Action.contract, transition))
+        contracted = replace(locked.story, agent_status=transition.agent_status.value)
+        state = replace(locked, story=contracted)
+    attempt = Attempt(Action.claim, actor, locked.now)
+    steps.append((Action.claim, await decide(conn, principal, state, attempt, state_of(state))))
+    row = await apply_steps(conn, principal, locked, steps, rules)
+    progress = view(row, principal, locked.now)
+    return ClaimedStory.model_validate(
+        {
+            **progress.model_dump(),
+            "description": locked.description,
+            "acceptance_criteria": row.acceptance_criteria,
+        }
+    )
+
+
+async def _check_scope(conn: Connection, principal: Principal, body: ClaimNextIn) -> None:
+    """Nothing to claim: first say so if the project or epic asked for is not there (only
+    looked up now: when a story is found, its project and epic exist and match)."""
     if body.project_id is not None:
         await projects.get(conn, principal, body.project_id)
     if body.epic_id is not None:
         epic = await epics.get(conn, principal, body.epic_id)
         if body.project_id is not None and epic.project_id != body.project_id:
             raise UnprocessableEntity.for_field("epic_id", "the epic is not in that project")
-    story_id = await dependency_graph.lock_next_claimable(conn, body.project_id, body.epic_id)
-    if story_id is None:
-        raise NoReadyStory()
-    locked = await lock(conn, story_id)
-    rules = await rules_for(conn, principal)
-    actor = actor_of(principal)
-    if locked.story.agent_status == AgentStatus.pending.value:
-        attempt = Attempt(Action.contract, actor, locked.now)
-        transition = await decide(conn, principal, locked, attempt, state_of(locked))
-        row = await apply(conn, principal, locked, Action.contract, transition, rules)
-        locked = LockedRow(row, locked.reviewed_since_report, locked.now)
-    attempt = Attempt(Action.claim, actor, locked.now)
-    transition = await decide(conn, principal, locked, attempt, state_of(locked))
-    row = await apply(conn, principal, locked, Action.claim, transition, rules)
-    progress = view(row, principal, locked.now)
-    return ClaimedStory.model_validate(
-        {
-            **progress.model_dump(),
-            "description": await repository.description(conn, row.id),
-            "acceptance_criteria": row.acceptance_criteria,
-        }
-    )

@@ -72,6 +72,7 @@ async def _create_in(
         after=view(row),
         project_id=row.project_id,
     )
+    await dependency_graph.refresh_claim_order(conn, row.project_id)
     return row
 
 
@@ -185,6 +186,8 @@ async def update(
         after=view(row),
         project_id=row.project_id,
     )
+    if row.estimated_hours != current.estimated_hours:  # the critical path's weights
+        await dependency_graph.refresh_claim_order(conn, row.project_id)
     return row
 
 
@@ -228,6 +231,8 @@ async def _remove(
             project_id=row.project_id,
         )
         deleted.append(removed)
+    if rows:
+        await dependency_graph.refresh_claim_order(conn, rows[0].project_id)
     return deleted
 
 
