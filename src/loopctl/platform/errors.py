@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
-from psycopg.errors import QueryCanceled
+from psycopg.errors import DeadlockDetected, QueryCanceled, SerializationFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
@@ -219,6 +219,14 @@ class QueryTimeout(ServiceUnavailable):
     )
 
 
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+    default_message = (
+        "A concurrent request locked the same rows in the opposite order and PostgreSQL "
+        "aborted this one; nothing was changed: send it again"
+    )
+
+
 def _field_path(loc: Sequence[Any]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -349,6 +357,14 @@ async def _query_canceled(request: Request, _exc: Exception) -> Response:
     return _render(QueryTimeout())
 
 
+async def _lock_conflict(request: Request, _exc: Exception) -> Response:
+    # A deadlock (two bulk requests locking overlapping stories in different orders) or a
+    # serialization failure: PostgreSQL rolled the transaction back, so a retry is safe.
+    request_id = getattr(request.state, "request_id", None)
+    logger.warning("transaction aborted by a lock conflict", extra={"request_id": request_id})
+    return _render(ConcurrentUpdate())
+
+
 async def _unexpected(request: Request, _exc: Exception) -> Response:
     request_id = getattr(request.state, "request_id", None)
     logger.exception("unhandled error", extra={"request_id": request_id})
@@ -367,4 +383,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(QueryCanceled, _query_canceled)
+    app.add_exception_handler(DeadlockDetected, _lock_conflict)
+    app.add_exception_handler(SerializationFailure, _lock_conflict)
     app.add_exception_handler(Exception, _unexpected)
