@@ -15,7 +15,8 @@ import httpx
 from loopctl.client import audit_calls as audit
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
-from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
+from loopctl.client.config import active_profile
+from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error, raw_call
 from loopctl.client.sources import (
     Server,
     checked_url,
@@ -79,14 +80,15 @@ class _Base:
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> Self:
         """Server and key found as the CLI finds them (docs/client.md, "Configuration")."""
         env = os.environ if env is None else env
-        server = resolve_server(None, env)
-        key = find_key(None, server, data_dir(None, env), env).key
+        profile = active_profile(None, env)
+        server = resolve_server(None, env, profile)
+        key = find_key(None, server, data_dir(None, env), env, profile).key
         return cls(
             server.url,
             key.value if key else None,
             server_source=server.source,
             key_source=key.source if key else None,
-            **{"default_project": default_project(env), **kw},
+            **{"default_project": default_project(env, profile), **kw},
         )
 
 
@@ -142,6 +144,10 @@ class Client(_Base):
         except httpx.TransportError as exc:
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
+
+    def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return self.send(raw_call(method, path, json))
 
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _sync(plan.register_tenant)
@@ -268,6 +274,10 @@ class AsyncClient(_Base):
         except httpx.TransportError as exc:
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
+
+    async def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return await self.send(raw_call(method, path, json))
 
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _async(plan.register_tenant)
