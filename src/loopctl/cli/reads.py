@@ -72,13 +72,15 @@ def story_list(
     offset: OffsetOption = None,
 ) -> None:
     """List a project's stories, in plan order."""
+    if project is None and epic is not None:  # --epic shop/1 names the project too
+        project = handles.parse_epic(epic).project
     with client_for(ctx) as client:
         project_id = handles.project_id(client, project)
         found = client.list_stories(
             limit=limit,
             offset=offset,
             project_id=project_id,
-            epic_id=handles.epic_id(client, epic, str(project_id)) if epic else None,
+            epic_id=handles.epic_id(client, epic, project) if epic else None,
             agent_status=agent_status,
             verified_status=verified_status,
             assignee=assignee,
