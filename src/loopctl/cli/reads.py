@@ -6,7 +6,7 @@ from uuid import UUID
 import typer
 
 from loopctl.cli import handles
-from loopctl.cli.handles import EpicOption, ProjectOption, StoryWords
+from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
 from loopctl.cli.remote import client_for, emit_for, remote
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
@@ -47,9 +47,7 @@ def project_list(
 @remote
 def project_show(
     ctx: typer.Context,
-    project: Annotated[
-        str | None, typer.Argument(metavar="[PROJECT]", help=handles.PROJECT_HELP)
-    ] = None,
+    project: OptionalProjectArgument = None,
 ) -> None:
     """Show one project with its counts."""
     with client_for(ctx) as client:
