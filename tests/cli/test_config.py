@@ -1,6 +1,7 @@
 """The config file and profiles: where it is, its modes, precedence, auth login/logout."""
 
 import json
+import os
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -76,10 +77,20 @@ def test_a_config_other_users_can_write_is_refused(live: Live, run: Run, tmp_pat
         assert "chmod 600" in outcome.stderr
     path.chmod(0o604)  # world-readable is the owner's choice; writable is not
     assert whoami(run, env={"LOOPCTL_API_KEY": live.user_key})["server"] == live.url
+    if os.getuid() == 0:  # only root can give a file away
+        os.chown(path, 54321, -1)
+        outcome = run("config", "show")
+        assert outcome.exit_code == ExitCode.FAILURE
+        assert "belongs to another user (uid 54321)" in outcome.stderr
 
 
-def test_a_broken_config_is_one_line(run: Run, tmp_path: Path) -> None:
-    write_config(config_file(tmp_path), "[profiles.x]\nserver = 1\n")
+@pytest.mark.parametrize(
+    "text",
+    ["[profiles.x]\nserver = 1\n", '[profiles.x]\nformat = "yaml"\n', "[profiles.x\n"],
+    ids=["not a string", "unknown format", "not toml"],
+)
+def test_a_broken_config_is_one_line(run: Run, tmp_path: Path, text: str) -> None:
+    write_config(config_file(tmp_path), text)
     outcome = run("whoami", "--profile", "x")
     assert (outcome.exit_code, outcome.stderr.split(":")[1]) == (1, " bad_config")
 
@@ -88,9 +99,11 @@ def test_xdg_config_home_and_loopctl_config_choose_the_file(
     live: Live, run: Run, tmp_path: Path
 ) -> None:
     xdg = tmp_path / "xdg"
+    (xdg / "loopctl").mkdir(mode=0o755, parents=True)
     env: dict[str, str | None] = {"LOOPCTL_CONFIG": None, "XDG_CONFIG_HOME": str(xdg)}
     ok(run("config", "set", "server", live.url, env=env))
     assert (xdg / "loopctl" / "config.toml").exists()
+    assert stat.S_IMODE((xdg / "loopctl").stat().st_mode) == 0o700  # ours: made private
     shown = json.loads(ok(run("config", "show", env=env)).stdout)
     assert shown["path"] == str(xdg / "loopctl" / "config.toml")
     elsewhere = tmp_path / "elsewhere.toml"
