@@ -26,12 +26,12 @@ LOCAL = {"serve", "mcp", "db", "admin", "completion", "config", "auth login", "a
 
 
 def _leaves(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    subs = getattr(command, "commands", None)
-    if subs is None:
+    if not hasattr(command, "list_commands"):
         return [(prefix, command)]
+    ctx = typer.Context(command)
     found: list[tuple[tuple[str, ...], Any]] = []
-    for name, sub in subs.items():
-        found += _leaves(sub, (*prefix, name))
+    for name in command.list_commands(ctx):
+        found += _leaves(command.get_command(ctx, name), (*prefix, name))
     return found
 
 
