@@ -19,7 +19,7 @@ from loopctl.stories.errors import StoryNotFound
 router = api_router(tag="audit")
 
 
-@router.get("/audit", response_model=Page[AuditEntry])
+@router.get("/audit")
 async def search_audit(
     conn: RequestConn,
     principal: UserPrincipal,
@@ -58,7 +58,6 @@ async def search_audit(
 
 @router.get(
     "/stories/{story_id}/history",
-    response_model=Page[AuditEntry],
     responses=errors(StoryNotFound),
 )
 async def story_history(
@@ -72,7 +71,6 @@ async def story_history(
 @router.post(
     "/audit/events",
     status_code=201,
-    response_model=Item[AuditEntry],
     responses=errors(ProjectNotFound, StoryNotFound),
 )
 async def report_event(

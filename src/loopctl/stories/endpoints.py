@@ -53,7 +53,6 @@ IncludeTokenTotals = Annotated[
 @router.post(
     "/epics/{epic_id}/stories",
     status_code=201,
-    response_model=Item[Story],
     responses=errors(EpicNotFound, ProjectArchived, StoryNumberTaken),
 )
 async def create_story(
@@ -66,7 +65,6 @@ async def create_story(
 @router.post(
     "/projects/{project_id}/stories",
     status_code=201,
-    response_model=Item[Story],
     responses=errors(ProjectNotFound, ProjectArchived, StoryNumberTaken),
 )
 async def create_story_in_project(
@@ -80,7 +78,7 @@ async def create_story_in_project(
     return Item(data=service.view(row))
 
 
-@router.get("/epics/{epic_id}/stories", response_model=Page[Story], responses=errors(EpicNotFound))
+@router.get("/epics/{epic_id}/stories", responses=errors(EpicNotFound))
 async def list_epic_stories(
     epic_id: UUID,
     conn: RequestConn,
@@ -104,7 +102,7 @@ async def list_epic_stories(
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get("/stories", response_model=Page[Story], responses=errors(ProjectNotFound))
+@router.get("/stories", responses=errors(ProjectNotFound))
 async def list_stories(
     conn: RequestConn,
     principal: AgentPrincipal,
@@ -140,9 +138,7 @@ async def list_stories(
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get(
-    "/stories/{story_id}", response_model=Item[StoryDetail], responses=errors(StoryNotFound)
-)
+@router.get("/stories/{story_id}", responses=errors(StoryNotFound))
 async def get_story(
     story_id: UUID, conn: RequestConn, principal: AgentPrincipal
 ) -> Item[StoryDetail]:
@@ -152,7 +148,6 @@ async def get_story(
 
 @router.patch(
     "/stories/{story_id}",
-    response_model=Item[Story],
     responses=errors(StoryNotFound, ProjectArchived),
 )
 async def update_story(
@@ -164,7 +159,6 @@ async def update_story(
 
 @router.delete(
     "/stories/{story_id}",
-    response_model=Item[StoryDeleted],
     responses=errors(StoryNotFound, ProjectArchived),
 )
 async def delete_story(
