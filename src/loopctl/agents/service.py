@@ -23,6 +23,9 @@ def view(row: AgentRow) -> Agent:
     return Agent.model_validate(row)
 
 
+TRAIL = audit.Trail("agent", view)
+
+
 SORTABLE = {
     "name": "name",
     "agent_type": "agent_type",
@@ -56,14 +59,7 @@ async def create(
         raise AgentNameTaken(
             f"An agent named {name!r} already exists in this tenant", details={"name": name}
         ) from exc
-    await audit.record(
-        conn,
-        actor,
-        entity_type="agent",
-        entity_id=row.id,
-        action="registered",
-        after=view(row),
-    )
+    await TRAIL.created(conn, actor, row, "registered")
     return row
 
 
@@ -97,21 +93,12 @@ async def register(
     updated = await repository.update_profile(
         conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
     )
-    before, after = view(bound), view(updated)
     if (bound.model, bound.provider, bound.metadata) != (
         updated.model,
         updated.provider,
         updated.metadata,
     ):
-        await audit.record(
-            conn,
-            principal,
-            entity_type="agent",
-            entity_id=bound.id,
-            action="updated",
-            before=before,
-            after=after,
-        )
+        await TRAIL.changed(conn, principal, bound, updated)
     return updated, False
 
 

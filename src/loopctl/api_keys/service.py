@@ -41,6 +41,9 @@ def view(row: ApiKeyRow) -> ApiKey:
     return ApiKey.model_validate(row)
 
 
+TRAIL = audit.Trail("api_key", view)
+
+
 async def issue(
     conn: Connection,
     actor: Actor,
@@ -67,9 +70,7 @@ async def issue(
         replaces_key_id=replaces_key_id,
         created_by_key_id=actor.key_id,
     )
-    await audit.record(
-        conn, actor, entity_type="api_key", entity_id=row.id, action="created", after=view(row)
-    )
+    await TRAIL.created(conn, actor, row)
     return row, raw
 
 
@@ -109,15 +110,7 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
             )
         # An expired key no longer counts as the agent's key: retire it for good.
         revoked = await repository.revoke(conn, current.id)
-        await audit.record(
-            conn,
-            principal,
-            entity_type="api_key",
-            entity_id=current.id,
-            action="revoked",
-            before=view(current),
-            after=view(revoked),
-        )
+        await TRAIL.changed(conn, principal, current, revoked, "revoked")
     return agent.id
 
 
@@ -195,15 +188,7 @@ async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKey
         if live == [row.id]:
             raise LastUserKey()
     revoked = await repository.revoke(conn, key_id)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="api_key",
-        entity_id=key_id,
-        action="revoked",
-        before=view(row),
-        after=view(revoked),
-    )
+    await TRAIL.changed(conn, principal, row, revoked, "revoked")
     return revoked
 
 
@@ -224,15 +209,7 @@ async def rotate(
         grace = settings.api_key_rotation_grace_hours
     expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
-    await audit.record(
-        conn,
-        principal,
-        entity_type="api_key",
-        entity_id=key_id,
-        action="rotated",
-        before=view(row),
-        after=view(old),
-    )
+    await TRAIL.changed(conn, principal, row, old, "rotated")
     new, raw = await issue(
         conn,
         principal,

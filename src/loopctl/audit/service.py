@@ -1,8 +1,8 @@
 """The one call every mutating service makes, in its own transaction, to append an audit row."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -91,3 +91,64 @@ async def record_many(conn: Connection, actor: Actor, entries: Sequence[Entry]) 
         actor_label=actor.label,
         request_id=actor.request_id,
     )
+
+
+class Entity(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+E = TypeVar("E", bound=Entity)
+
+
+def _no_project(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Trail(Generic[E]):
+    """How one kind of entity enters the log: its type, its public view, its project.
+
+    A domain declares one (``TRAIL = audit.Trail("epic", view, lambda r: r.project_id)``)
+    and records each change with one call, so every domain writes its entries alike.
+    """
+
+    entity_type: str
+    view: Callable[[E], Snapshot]
+    project: Callable[[E], UUID | None] = _no_project
+
+    async def created(
+        self, conn: Connection, actor: Actor, row: E, action: str = "created"
+    ) -> None:
+        await self._record(conn, actor, row, action, after=self.view(row))
+
+    async def changed(
+        self, conn: Connection, actor: Actor, before: E, after: E, action: str = "updated"
+    ) -> None:
+        await self._record(conn, actor, after, action, self.view(before), self.view(after))
+
+    async def deleted(
+        self, conn: Connection, actor: Actor, row: E, removed: Snapshot, action: str = "deleted"
+    ) -> None:
+        """``removed`` is what the deletion answered (the row and what went with it)."""
+        await self._record(conn, actor, row, action, before=removed)
+
+    async def _record(
+        self,
+        conn: Connection,
+        actor: Actor,
+        row: E,
+        action: str,
+        before: Snapshot = None,
+        after: Snapshot = None,
+    ) -> None:
+        await record(
+            conn,
+            actor,
+            entity_type=self.entity_type,
+            entity_id=row.id,
+            action=action,
+            before=before,
+            after=after,
+            project_id=self.project(row),
+        )

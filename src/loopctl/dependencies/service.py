@@ -143,6 +143,10 @@ class _Edges(Generic[R, V]):
     view: Callable[[R], V]
     not_found: type[AppError]
 
+    @property
+    def trail(self) -> audit.Trail[R]:
+        return audit.Trail(self.entity_type, self.view, lambda row: row.project_id)
+
 
 STORY_EDGES = _Edges(
     "story_dependency",
@@ -164,15 +168,7 @@ async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges:
     """The edge just inserted, with its audit entry."""
     row = await edges.get(conn, edge_id)
     assert row is not None
-    await audit.record(
-        conn,
-        principal,
-        entity_type=edges.entity_type,
-        entity_id=row.id,
-        action="created",
-        after=edges.view(row),
-        project_id=row.project_id,
-    )
+    await edges.trail.created(conn, principal, row)
     return row
 
 
@@ -285,15 +281,7 @@ async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: 
         raise edges.not_found()
     await edges.delete(conn, edge_id)
     removed = edges.view(row)
-    await audit.record(
-        conn,
-        principal,
-        entity_type=edges.entity_type,
-        entity_id=row.id,
-        action="deleted",
-        before=removed,
-        project_id=row.project_id,
-    )
+    await edges.trail.deleted(conn, principal, row, removed)
     return removed
 
 

@@ -33,6 +33,9 @@ def view(row: EpicRow) -> Epic:
     return Epic.model_validate(row)
 
 
+TRAIL = audit.Trail("epic", view, lambda row: row.project_id)
+
+
 def summary(row: EpicCountsRow) -> EpicSummary:
     return EpicSummary.model_validate(
         {
@@ -63,15 +66,7 @@ async def create(
         )
     except pg.UniqueViolation as exc:
         raise EpicNumberTaken(details={"number": body.number}) from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=project_id,
-    )
+    await TRAIL.created(conn, principal, row)
     return row
 
 
@@ -119,16 +114,7 @@ async def update(
     if unchanged(values, current):
         return current
     row = await repository.update(conn, epic_id, **values)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=row.id,
-        action="updated",
-        before=view(current),
-        after=view(row),
-        project_id=row.project_id,
-    )
+    await TRAIL.changed(conn, principal, current, row)
     return row
 
 
@@ -151,13 +137,5 @@ async def remove(
         removed_dependency_ids=await repository.dependency_ids(conn, epic.id),
     )
     await repository.delete(conn, epic.id)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=epic.id,
-        action="deleted",
-        before=removed,
-        project_id=epic.project_id,
-    )
+    await TRAIL.deleted(conn, principal, epic, removed)
     return removed

@@ -6,6 +6,11 @@ from typing import Any
 from pydantic import BaseModel
 
 
+def kept(current: object, editable: Iterable[str]) -> dict[str, Any]:
+    """The editable fields as they are, for a write that changes only something else."""
+    return {name: getattr(current, name) for name in editable}
+
+
 def patched(body: BaseModel, current: object, editable: Iterable[str]) -> dict[str, Any]:
     """The editable fields after the PATCH: each one the body gives, else its current value
     (a field given as null is given)."""

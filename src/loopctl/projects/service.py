@@ -11,7 +11,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import kept, patched, unchanged
 from loopctl.kit.sorting import order_by
 from loopctl.projects import repository
 from loopctl.projects.errors import (
@@ -30,6 +30,9 @@ EDITABLE = ("name", "description", "repo_url", "tech_stack", "mission", "metadat
 
 def view(row: ProjectRow) -> Project:
     return Project.model_validate(row)
+
+
+TRAIL = audit.Trail("project", view, lambda row: row.id)
 
 
 async def _check_limit(conn: Connection, max_active: int) -> None:
@@ -61,15 +64,7 @@ async def create(
         raise ProjectSlugTaken(
             f"A project with slug {body.slug!r} already exists", details={"slug": body.slug}
         ) from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=row.id,
-    )
+    await TRAIL.created(conn, principal, row)
     return row
 
 
@@ -136,16 +131,7 @@ async def update(
     action = "updated"
     if status != current.status:
         action = "archived" if status == "archived" else "reactivated"
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action=action,
-        before=view(current),
-        after=view(row),
-        project_id=row.id,
-    )
+    await TRAIL.changed(conn, principal, current, row, action)
     return row
 
 
@@ -154,25 +140,6 @@ async def archive(conn: Connection, principal: Principal, project_id: UUID) -> P
     current = found(await repository.get(conn, project_id, lock=True), ProjectNotFound)
     if current.status == "archived":
         return current
-    row = await repository.update(
-        conn,
-        project_id,
-        name=current.name,
-        description=current.description,
-        repo_url=current.repo_url,
-        tech_stack=current.tech_stack,
-        mission=current.mission,
-        metadata=current.metadata,
-        status="archived",
-    )
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action="archived",
-        before=view(current),
-        after=view(row),
-        project_id=row.id,
-    )
+    row = await repository.update(conn, project_id, status="archived", **kept(current, EDITABLE))
+    await TRAIL.changed(conn, principal, current, row, "archived")
     return row

@@ -37,6 +37,9 @@ def view(row: StoryRow) -> Story:
     return Story.model_validate(row)
 
 
+TRAIL = audit.Trail("story", view, lambda row: row.project_id)
+
+
 async def _create_in(
     conn: Connection, principal: Principal, epic: EpicRow, body: StoryCreate
 ) -> StoryRow:
@@ -63,15 +66,7 @@ async def _create_in(
     except pg.ForeignKeyViolation as exc:
         # The epic was deleted by a transaction that committed while this one waited.
         raise EpicNotFound() from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=row.project_id,
-    )
+    await TRAIL.created(conn, principal, row)
     return row
 
 
@@ -175,16 +170,7 @@ async def update(
     if unchanged(values, current):
         return current
     row = await repository.update(conn, story_id, **values)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story",
-        entity_id=row.id,
-        action="updated",
-        before=view(current),
-        after=view(row),
-        project_id=row.project_id,
-    )
+    await TRAIL.changed(conn, principal, current, row)
     return row
 
 
@@ -218,15 +204,7 @@ async def _remove(
     deleted = []
     for row in rows:
         removed = StoryDeleted(**view(row).model_dump(), removed_dependency_ids=edges[row.id])
-        await audit.record(
-            conn,
-            principal,
-            entity_type="story",
-            entity_id=row.id,
-            action="deleted",
-            before=removed,
-            project_id=row.project_id,
-        )
+        await TRAIL.deleted(conn, principal, row, removed)
         deleted.append(removed)
     return deleted
 

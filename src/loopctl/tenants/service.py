@@ -36,6 +36,10 @@ def view(row: TenantRow, config: Settings) -> Tenant:
     )
 
 
+def _trail(config: Settings) -> audit.Trail[TenantRow]:
+    return audit.Trail("tenant", lambda row: view(row, config))
+
+
 def admit_signup(config: Settings, authenticator: Authenticator, client: str) -> None:
     """The signup rule: registration is open (LOOPCTL_ALLOW_SIGNUP) and this client address
     is within its rate (LOOPCTL_SIGNUPS_PER_IP_PER_HOUR)."""
@@ -68,14 +72,7 @@ async def register(
         raise SlugTaken(
             f"The slug {body.slug!r} is already taken", details={"slug": body.slug}
         ) from exc
-    await audit.record(
-        conn,
-        actor,
-        entity_type="tenant",
-        entity_id=tenant_id,
-        action="registered",
-        after=view(row, config),
-    )
+    await _trail(config).created(conn, actor, row, "registered")
     key, raw = await api_keys.issue(
         conn, actor, hasher, name="first user key", role=Role.user, agent_id=None, expires_at=None
     )
@@ -104,13 +101,5 @@ async def update_current(
         email=body.email if "email" in fields else current.email,
         settings=settings.model_dump(),
     )
-    await audit.record(
-        conn,
-        principal,
-        entity_type="tenant",
-        entity_id=current.id,
-        action="updated",
-        before=view(current, config),
-        after=view(updated, config),
-    )
+    await _trail(config).changed(conn, principal, current, updated)
     return updated
