@@ -9,7 +9,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, returning
 from loopctl.kit.sql import maybe
 
 
@@ -81,21 +82,11 @@ async def update_profile(
     )
 
 
+_LISTING = Listing.table(AgentRow, "agents")
+
+
 async def list_page(
-    conn: Connection,
-    *,
-    agent_type: str | None,
-    order_by: sql.Composed,
-    limit: int,
-    offset: int,
+    conn: Connection, *, agent_type: str | None, order_by: sql.Composed, page: Pagination
 ) -> tuple[list[AgentRow], int]:
-    return await fetch_page(
-        conn,
-        AgentRow,
-        select=sql.SQL("SELECT * FROM agents"),
-        count_from=sql.SQL("agents"),
-        filters=Filters().given("agent_type = %(agent_type)s", agent_type=agent_type),
-        order_by=order_by,
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("agent_type = %(agent_type)s", agent_type=agent_type)
+    return await _LISTING.page(conn, filters, order_by, page)

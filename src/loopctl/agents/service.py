@@ -122,9 +122,5 @@ async def list_agents(
     page: Pagination,
 ) -> tuple[list[AgentRow], int]:
     return await repository.list_page(
-        conn,
-        agent_type=agent_type,
-        order_by=order_by(sort, SORTABLE, "name"),
-        limit=page.limit,
-        offset=page.offset,
+        conn, agent_type=agent_type, order_by=order_by(sort, SORTABLE, "name"), page=page
     )

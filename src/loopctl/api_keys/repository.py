@@ -8,7 +8,8 @@ from psycopg import sql
 
 from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value, returning
 from loopctl.kit.sql import maybe
 
 # status is computed with the database clock so every process agrees on expiry.
@@ -24,6 +25,7 @@ SELECT k.tenant_id, k.id, k.name, k.key_prefix, k.role, k.agent_id, a.name AS ag
 _AGENT = sql.SQL(" LEFT JOIN agents a ON a.tenant_id = k.tenant_id AND a.id = k.agent_id")
 _SELECT = sql.SQL("{} FROM api_keys k{}").format(_COLUMNS, _AGENT)
 _LIVE = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
+_LISTING = Listing(ApiKeyRow, _SELECT, sql.SQL("api_keys k"))
 
 
 def _written(write: LiteralString) -> sql.Composed:
@@ -110,22 +112,15 @@ async def list_page(
     include_inactive: bool,
     role: str | None,
     agent_id: UUID | None,
-    limit: int,
-    offset: int,
+    page: Pagination,
 ) -> tuple[list[ApiKeyRow], int]:
-    return await fetch_page(
-        conn,
-        ApiKeyRow,
-        select=_SELECT,
-        count_from=sql.SQL("api_keys k"),
-        filters=Filters()
+    filters = (
+        Filters()
         .when(not include_inactive, _LIVE)
         .given("k.role = %(role)s", role=role)
-        .given("k.agent_id = %(agent)s", agent=agent_id),
-        order_by=sql.SQL("ORDER BY k.created_at DESC, k.id DESC"),
-        limit=limit,
-        offset=offset,
+        .given("k.agent_id = %(agent)s", agent=agent_id)
     )
+    return await _LISTING.page(conn, filters, "ORDER BY k.created_at DESC, k.id DESC", page)
 
 
 async def revoke(conn: Connection, key_id: UUID) -> ApiKeyRow:

@@ -173,8 +173,7 @@ async def list_keys(
         include_inactive=include_revoked,
         role=role,
         agent_id=agent_id,
-        limit=page.limit,
-        offset=page.offset,
+        page=page,
     )
 
 

@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
 from psycopg.types.json import Json, Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import Filters, fetch_all, fetch_page
+from loopctl.kit.repository import Filters, Listing, fetch_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +167,9 @@ class AuditQuery:
     end: datetime | None = None
 
 
+_LISTING = Listing.table(AuditRow, "audit_log")
+
+
 async def search(
     conn: Connection, query: AuditQuery, page: Pagination
 ) -> tuple[list[AuditRow], int]:
@@ -182,16 +184,7 @@ async def search(
         .given("created_at >= %(start)s", start=query.start)
         .given("created_at <= %(end)s", end=query.end)
     )
-    return await fetch_page(
-        conn,
-        AuditRow,
-        select=sql.SQL("SELECT * FROM audit_log"),
-        count_from=sql.SQL("audit_log"),
-        filters=filters,
-        order_by=sql.SQL("ORDER BY created_at DESC, id DESC"),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await _LISTING.page(conn, filters, "ORDER BY created_at DESC, id DESC", page)
 
 
 async def history(
@@ -201,13 +194,4 @@ async def history(
     that, and not created_at, which is when the writing transaction began)."""
     filters = Filters(entity_type=entity_type, entity_id=entity_id)
     filters.when(True, "entity_type = %(entity_type)s AND entity_id = %(entity_id)s")
-    return await fetch_page(
-        conn,
-        AuditRow,
-        select=sql.SQL("SELECT * FROM audit_log"),
-        count_from=sql.SQL("audit_log"),
-        filters=filters,
-        order_by=sql.SQL("ORDER BY txid, id"),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await _LISTING.page(conn, filters, "ORDER BY txid, id", page)

@@ -13,7 +13,8 @@ from uuid import UUID
 from psycopg import sql
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ _EPIC_EDGE = sql.SQL(
     " JOIN epics a ON a.tenant_id = d.tenant_id AND a.id = d.epic_id"
     " JOIN epics b ON b.tenant_id = d.tenant_id AND b.id = d.depends_on_epic_id"
 )
+_STORY_EDGES = Listing(StoryDependencyRow, _STORY_EDGE, sql.SQL("story_dependencies d"))
+_EPIC_EDGES = Listing(EpicDependencyRow, _EPIC_EDGE, sql.SQL("epic_dependencies d"))
 
 
 async def story_end(conn: Connection, story_id: UUID) -> StoryEnd | None:
@@ -129,21 +132,15 @@ async def delete_story_edge(conn: Connection, edge_id: UUID) -> None:
 
 
 async def story_edges_of_epic(
-    conn: Connection, *, project_id: UUID, epic_id: UUID, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, epic_id: UUID, page: Pagination
 ) -> tuple[list[StoryDependencyRow], int]:
     """Edges with either end in the epic, oldest first."""
-    return await fetch_page(
-        conn,
-        StoryDependencyRow,
-        select=_STORY_EDGE,
-        count_from=sql.SQL("story_dependencies d"),
-        filters=Filters()
+    filters = (
+        Filters()
         .given("d.project_id = %(project)s", project=project_id)
-        .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id),
-        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
-        limit=limit,
-        offset=offset,
+        .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id)
     )
+    return await _STORY_EDGES.page(conn, filters, "ORDER BY d.created_at, d.id", page)
 
 
 # --- epic edges ----------------------------------------------------------------------------
@@ -181,15 +178,7 @@ async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
 
 
 async def epic_edges_of_project(
-    conn: Connection, *, project_id: UUID, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, page: Pagination
 ) -> tuple[list[EpicDependencyRow], int]:
-    return await fetch_page(
-        conn,
-        EpicDependencyRow,
-        select=_EPIC_EDGE,
-        count_from=sql.SQL("epic_dependencies d"),
-        filters=Filters().given("d.project_id = %(project)s", project=project_id),
-        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("d.project_id = %(project)s", project=project_id)
+    return await _EPIC_EDGES.page(conn, filters, "ORDER BY d.created_at, d.id", page)

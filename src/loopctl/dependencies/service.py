@@ -302,7 +302,7 @@ async def list_story_dependencies(
 ) -> tuple[list[StoryDependency], int]:
     epic = await epics.get(conn, principal, epic_id)
     rows, total = await repository.story_edges_of_epic(
-        conn, project_id=epic.project_id, epic_id=epic.id, limit=page.limit, offset=page.offset
+        conn, project_id=epic.project_id, epic_id=epic.id, page=page
     )
     return [story_view(r) for r in rows], total
 
@@ -311,7 +311,5 @@ async def list_epic_dependencies(
     conn: Connection, principal: Principal, project_id: UUID, page: Pagination
 ) -> tuple[list[EpicDependency], int]:
     await projects.get(conn, principal, project_id)
-    rows, total = await repository.epic_edges_of_project(
-        conn, project_id=project_id, limit=page.limit, offset=page.offset
-    )
+    rows, total = await repository.epic_edges_of_project(conn, project_id=project_id, page=page)
     return [epic_view(r) for r in rows], total

@@ -9,7 +9,15 @@ from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.epics.rows import EpicCountsRow, EpicRow
-from loopctl.kit.repository import Filters, fetch_all, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import (
+    Filters,
+    Listing,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+    returning,
+)
 from loopctl.kit.sql import maybe
 
 
@@ -72,29 +80,30 @@ class EpicStoryRow:
     verified_status: str
 
 
+_LISTING = Listing(
+    EpicCountsRow,
+    sql.SQL("""
+        SELECT e.*, c.story_count, c.verified_count
+          FROM epics e
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS story_count,
+                       count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
+                  FROM stories s
+                 WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c"""),
+    sql.SQL("epics e"),
+)
+
+
 async def list_page(
-    conn: Connection, *, project_id: UUID, phase: str | None, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, phase: str | None, page: Pagination
 ) -> tuple[list[EpicCountsRow], int]:
     """A project's epics by position then number, each with its story counts."""
-    return await fetch_page(
-        conn,
-        EpicCountsRow,
-        select=sql.SQL("""
-            SELECT e.*, c.story_count, c.verified_count
-              FROM epics e
-              CROSS JOIN LATERAL (
-                    SELECT count(*) AS story_count,
-                           count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
-                      FROM stories s
-                     WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c"""),
-        count_from=sql.SQL("epics e"),
-        filters=Filters()
+    filters = (
+        Filters()
         .given("e.project_id = %(project_id)s", project_id=project_id)
-        .given("e.phase = %(phase)s", phase=phase),
-        order_by=sql.SQL("ORDER BY e.position, e.number, e.id"),
-        limit=limit,
-        offset=offset,
+        .given("e.phase = %(phase)s", phase=phase)
     )
+    return await _LISTING.page(conn, filters, "ORDER BY e.position, e.number, e.id", page)
 
 
 async def stories_of(conn: Connection, epic_id: UUID) -> list[EpicStoryRow]:

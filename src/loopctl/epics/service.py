@@ -99,9 +99,7 @@ async def list_epics(
     page: Pagination,
 ) -> tuple[list[EpicSummary], int]:
     await projects.get(conn, principal, project_id)
-    rows, total = await repository.list_page(
-        conn, project_id=project_id, phase=phase, limit=page.limit, offset=page.offset
-    )
+    rows, total = await repository.list_page(conn, project_id=project_id, phase=phase, page=page)
     return [summary(r) for r in rows], total
 
 

@@ -5,8 +5,9 @@
   the row needs a join (a story's epic number, a key's agent name), the write goes in a
   ``WITH`` and the join reads its ``RETURNING`` rows: still one statement, never a write
   followed by a second ``get``.
-- ``fetch_page``: one page of rows and the total the filters match (two statements: the
-  total is not known from a page past the end).
+- ``Listing``: where one list's rows come from, declared once; ``Listing.page`` gives one
+  page of them and the total the filters match (two statements: the total is not known
+  from a page past the end).
 - ``Filters``: the one idiom for optional filters. A condition goes into the statement only
   when its value was given, so each combination of filters gets its own plan, and no
   ``%s IS NULL OR ...`` hides an index from the planner.
@@ -16,12 +17,14 @@ tuples) for CPU; see docs/benchmarks.md.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, LiteralString, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, LiteralString, TypeVar
 
 from psycopg import sql
 from psycopg.rows import class_row
 
 from loopctl.database.connections import Connection
+from loopctl.kit.pagination import Pagination
 
 R = TypeVar("R")
 # What cursor.execute accepts, minus t-strings: fixed text or psycopg.sql compositions.
@@ -88,27 +91,34 @@ class Filters:
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(self._conditions)
 
 
-async def fetch_page(
-    conn: Connection,
-    row: type[R],
-    *,
-    select: sql.Composable,
-    count_from: sql.Composable,
-    filters: Filters,
-    order_by: sql.Composable,
-    limit: int,
-    offset: int,
-) -> tuple[list[R], int]:
-    """``select`` + filters + ``order_by``, one page of it, and how many rows match.
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[R]):
+    """Where pages of one row type come from, declared once per list a repository serves.
 
     ``select`` is the ``SELECT ... FROM ...`` of the rows; ``count_from`` the smallest
-    ``FROM`` the filters need (the joins for the columns only, left out).
+    ``FROM`` the filters need for the total (the joins for the columns only, left out).
     """
-    page = sql.SQL("{}{} {} LIMIT %(limit)s OFFSET %(offset)s").format(
-        select, filters.where, order_by
-    )
-    rows = await fetch_all(conn, row, page, {**filters.params, "limit": limit, "offset": offset})
-    total = await fetch_value(
-        conn, sql.SQL("SELECT count(*) FROM {}{}").format(count_from, filters.where), filters.params
-    )
-    return rows, int(total or 0)
+
+    row: type[R]
+    select: sql.Composable
+    count_from: sql.Composable
+
+    @classmethod
+    def table(cls, row: type[R], table: LiteralString) -> "Listing[R]":
+        """Every column of one table."""
+        return cls(row, sql.SQL("SELECT * FROM ") + sql.SQL(table), sql.SQL(table))
+
+    async def page(
+        self, conn: Connection, filters: Filters, order_by: Query, page: Pagination
+    ) -> tuple[list[R], int]:
+        """One page of the rows ``filters`` match in ``order_by`` (an ``ORDER BY`` clause),
+        and how many rows match (two statements: a page past the end cannot tell)."""
+        order = sql.SQL(order_by) if isinstance(order_by, str) else order_by
+        statement = sql.SQL("{}{} {} LIMIT %(limit)s OFFSET %(offset)s").format(
+            self.select, filters.where, order
+        )
+        params = {**filters.params, "limit": page.limit, "offset": page.offset}
+        rows = await fetch_all(conn, self.row, statement, params)
+        count = sql.SQL("SELECT count(*) FROM {}{}").format(self.count_from, filters.where)
+        total = await fetch_value(conn, count, filters.params)
+        return rows, int(total or 0)

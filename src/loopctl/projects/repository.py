@@ -7,7 +7,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value, returning
 from loopctl.kit.sql import maybe
 from loopctl.projects.rows import ProjectDetailRow, ProjectRow
 
@@ -70,24 +71,14 @@ async def get_detail(conn: Connection, project_id: UUID) -> ProjectDetailRow | N
     )
 
 
+_LISTING = Listing.table(ProjectRow, "projects")
+
+
 async def list_page(
-    conn: Connection,
-    *,
-    status: str | None,
-    order_by: sql.Composed,
-    limit: int,
-    offset: int,
+    conn: Connection, *, status: str | None, order_by: sql.Composed, page: Pagination
 ) -> tuple[list[ProjectRow], int]:
-    return await fetch_page(
-        conn,
-        ProjectRow,
-        select=sql.SQL("SELECT * FROM projects"),
-        count_from=sql.SQL("projects"),
-        filters=Filters().given("status = %(status)s", status=status),
-        order_by=order_by,
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("status = %(status)s", status=status)
+    return await _LISTING.page(conn, filters, order_by, page)
 
 
 async def update(

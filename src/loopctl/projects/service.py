@@ -98,11 +98,7 @@ async def list_projects(
     if status is None and not include_archived:
         status = "active"
     return await repository.list_page(
-        conn,
-        status=status,
-        order_by=order_by(sort, SORTABLE, "name"),
-        limit=page.limit,
-        offset=page.offset,
+        conn, status=status, order_by=order_by(sort, SORTABLE, "name"), page=page
     )
 
 

@@ -10,7 +10,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_all, fetch_one, fetch_page, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one, returning
 from loopctl.kit.sql import maybe
 
 _COLUMNS = sql.SQL(
@@ -44,6 +45,9 @@ class StoryRow:
     verified_status: str
     created_at: datetime
     updated_at: datetime
+
+
+_LISTING = Listing(StoryRow, _SELECT, sql.SQL("stories s"))
 
 
 async def insert(
@@ -140,26 +144,19 @@ async def list_page(
     verified_status: str | None = None,
     title_contains: str | None = None,
     assignee: UUID | None = None,
-    limit: int,
-    offset: int,
+    page: Pagination,
 ) -> tuple[list[StoryRow], int]:
     """Stories in epic order (position, number), then in natural number order."""
-    return await fetch_page(
-        conn,
-        StoryRow,
-        select=_SELECT,
-        count_from=sql.SQL("stories s"),
-        filters=_filters(
-            project_id=project_id,
-            epic_id=epic_id,
-            agent_status=agent_status,
-            verified_status=verified_status,
-            title_contains=title_contains,
-            assignee=assignee,
-        ),
-        order_by=sql.SQL("ORDER BY e.position, e.number, s.number_sort, s.id"),
-        limit=limit,
-        offset=offset,
+    filters = _filters(
+        project_id=project_id,
+        epic_id=epic_id,
+        agent_status=agent_status,
+        verified_status=verified_status,
+        title_contains=title_contains,
+        assignee=assignee,
+    )
+    return await _LISTING.page(
+        conn, filters, "ORDER BY e.position, e.number, s.number_sort, s.id", page
     )
 
 

@@ -126,8 +126,7 @@ async def list_in_project(
         verified_status=verified_status,
         title_contains=q,
         assignee=assignee,
-        limit=page.limit,
-        offset=page.offset,
+        page=page,
     )
 
 
@@ -148,8 +147,7 @@ async def list_in_epic(
         agent_status=agent_status,
         verified_status=verified_status,
         assignee=assignee,
-        limit=page.limit,
-        offset=page.offset,
+        page=page,
     )
 
 
