@@ -1,6 +1,5 @@
 """Agents: the identities that agent and orchestrator keys are bound to."""
 
-from typing import Any
 from uuid import UUID
 
 from psycopg import errors as pg
@@ -16,6 +15,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
+from loopctl.kit.patch import unchanged, values_of
 from loopctl.kit.sorting import order_by
 
 
@@ -26,6 +26,8 @@ def view(row: AgentRow) -> Agent:
 TRAIL = audit.Trail("agent", view)
 
 
+PROFILE = ("model", "provider", "metadata")
+CREATED = ("name", "agent_type", *PROFILE)
 SORTABLE = {
     "name": "name",
     "agent_type": "agent_type",
@@ -34,30 +36,14 @@ SORTABLE = {
 }
 
 
-async def create(
-    conn: Connection,
-    actor: Actor,
-    *,
-    name: str,
-    agent_type: str,
-    model: str | None = None,
-    provider: str | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> AgentRow:
+async def create(conn: Connection, actor: Actor, body: AgentRegister) -> AgentRow:
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=actor.tenant,
-            id=new_id(),
-            name=name,
-            agent_type=agent_type,
-            model=model,
-            provider=provider,
-            metadata=metadata or {},
-        )
+        owner = {"tenant_id": actor.tenant, "id": new_id()}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise AgentNameTaken(
-            f"An agent named {name!r} already exists in this tenant", details={"name": name}
+            f"An agent named {body.name!r} already exists in this tenant",
+            details={"name": body.name},
         ) from exc
     await TRAIL.created(conn, actor, row, "registered")
     return row
@@ -71,16 +57,7 @@ async def register(
     Returns the agent and whether it was created.
     """
     if principal.role.at_least(Role.user):
-        row = await create(
-            conn,
-            principal,
-            name=body.name,
-            agent_type=body.agent_type,
-            model=body.model,
-            provider=body.provider,
-            metadata=body.metadata,
-        )
-        return row, True
+        return await create(conn, principal, body), True
     assert principal.agent_id is not None  # agent and orchestrator keys are always bound
     bound = await repository.get(conn, principal.agent_id, for_update=True)
     assert bound is not None
@@ -90,14 +67,8 @@ async def register(
             "that name and type, or have a user create a key for the other agent",
             details={"agent_id": str(bound.id), "name": bound.name, "agent_type": bound.agent_type},
         )
-    updated = await repository.update_profile(
-        conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
-    )
-    if (bound.model, bound.provider, bound.metadata) != (
-        updated.model,
-        updated.provider,
-        updated.metadata,
-    ):
+    updated = await repository.update_profile(conn, bound.id, values_of(body, PROFILE))
+    if not unchanged(values_of(updated, PROFILE), bound):
         await TRAIL.changed(conn, principal, bound, updated)
     return updated, False
 

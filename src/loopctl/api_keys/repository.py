@@ -1,13 +1,15 @@
 """SQL for API keys. The key hash is written here and never read back out."""
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import LiteralString
+from typing import Any, LiteralString
 from uuid import UUID
 
 from psycopg import sql
 
 from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.database.connections import Connection
+from loopctl.kit import repository as write
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value, returning
 from loopctl.kit.sql import maybe
@@ -28,49 +30,15 @@ _LIVE = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
 _LISTING = Listing(ApiKeyRow, _SELECT, sql.SQL("api_keys k"))
 
 
-def _written(write: LiteralString) -> sql.Composed:
+def _written(write: LiteralString | sql.Composed) -> sql.Composed:
     """A write ending in ``RETURNING *``, read back as ``_SELECT`` reads a key: one statement."""
-    return sql.SQL("WITH k AS ({}) {} FROM k{}").format(sql.SQL(write), _COLUMNS, _AGENT)
+    written = sql.SQL(write) if isinstance(write, str) else write
+    return sql.SQL("WITH k AS ({}) {} FROM k{}").format(written, _COLUMNS, _AGENT)
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    name: str,
-    key_hash: str,
-    key_prefix: str,
-    role: str,
-    agent_id: UUID | None,
-    expires_at: datetime | None,
-    replaces_key_id: UUID | None,
-    created_by_key_id: UUID | None,
-) -> ApiKeyRow:
-    return await returning(
-        conn,
-        ApiKeyRow,
-        _written(
-            """
-            INSERT INTO api_keys (tenant_id, id, name, key_hash, key_prefix, role, agent_id,
-                                  expires_at, replaces_key_id, created_by_key_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING *
-            """
-        ),
-        [
-            tenant_id,
-            id,
-            name,
-            key_hash,
-            key_prefix,
-            role,
-            agent_id,
-            expires_at,
-            replaces_key_id,
-            created_by_key_id,
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> ApiKeyRow:
+    """``values``: the key's columns, its hash and display prefix among them."""
+    return await write.insert(conn, ApiKeyRow, "api_keys", values, read=_written)
 
 
 async def get(conn: Connection, key_id: UUID, *, for_update: bool = False) -> ApiKeyRow | None:

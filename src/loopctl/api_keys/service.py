@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from loopctl.agents import service as agents
+from loopctl.agents.schemas import AgentRegister, AgentType
 from loopctl.api_keys import repository
 from loopctl.api_keys.errors import (
     AgentKeyExists,
@@ -28,7 +29,10 @@ from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.tenants import settings as tenant_settings
 
-AGENT_TYPE_FOR_ROLE = {Role.agent: "implementer", Role.orchestrator: "orchestrator"}
+AGENT_TYPE_FOR_ROLE: dict[Role, AgentType] = {
+    Role.agent: "implementer",
+    Role.orchestrator: "orchestrator",
+}
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,18 @@ async def issue(
     raw = generate_key()
     row = await repository.insert(
         conn,
-        tenant_id=actor.tenant,
-        id=new_id(),
-        name=name,
-        key_hash=hasher.digest(raw),
-        key_prefix=display_prefix(raw),
-        role=role.value,
-        agent_id=agent_id,
-        expires_at=expires_at,
-        replaces_key_id=replaces_key_id,
-        created_by_key_id=actor.key_id,
+        {
+            "tenant_id": actor.tenant,
+            "id": new_id(),
+            "name": name,
+            "key_hash": hasher.digest(raw),
+            "key_prefix": display_prefix(raw),
+            "role": role.value,
+            "agent_id": agent_id,
+            "expires_at": expires_at,
+            "replaces_key_id": replaces_key_id,
+            "created_by_key_id": actor.key_id,
+        },
     )
     await TRAIL.created(conn, actor, row)
     return row, raw
@@ -90,7 +96,9 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
         if body.agent_id is not None:
             raise UnprocessableEntity.for_field("agent_id", "no agent with this id")
         assert body.agent_name is not None
-        agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
+        agent = await agents.create(
+            conn, principal, AgentRegister(name=body.agent_name, agent_type=expected)
+        )
     elif agent.agent_type != expected:
         field = "agent_id" if body.agent_id is not None else "agent_name"
         raise UnprocessableEntity.for_field(

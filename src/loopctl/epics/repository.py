@@ -1,60 +1,23 @@
 """SQL for epics."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.epics.rows import EpicCountsRow, EpicRow
+from loopctl.kit import repository as write
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import (
-    Filters,
-    Listing,
-    fetch_all,
-    fetch_one,
-    fetch_value,
-    returning,
-)
+from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one, fetch_value
 from loopctl.kit.sql import maybe
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID,
-    number: int,
-    title: str,
-    description: str | None,
-    phase: str | None,
-    position: int,
-    metadata: dict[str, Any],
-) -> EpicRow:
-    return await returning(
-        conn,
-        EpicRow,
-        """
-        INSERT INTO epics (tenant_id, id, project_id, number, title, description, phase,
-                           position, metadata)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        RETURNING *
-        """,
-        [
-            tenant_id,
-            id,
-            project_id,
-            number,
-            title,
-            description,
-            phase,
-            position,
-            Jsonb(metadata),
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> EpicRow:
+    """``values``: tenant_id, id, project_id and the fields of an ``EpicCreate``."""
+    return await write.insert(conn, EpicRow, "epics", values)
 
 
 async def get(conn: Connection, epic_id: UUID, *, for_update: bool = False) -> EpicRow | None:
@@ -145,28 +108,9 @@ async def completion(conn: Connection, project_id: UUID) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-async def update(
-    conn: Connection,
-    epic_id: UUID,
-    *,
-    title: str,
-    description: str | None,
-    phase: str | None,
-    position: int,
-    metadata: dict[str, Any],
-) -> EpicRow:
-    return await returning(
-        conn,
-        EpicRow,
-        """
-        UPDATE epics
-           SET title = %s, description = %s, phase = %s, position = %s, metadata = %s,
-               updated_at = now()
-         WHERE id = %s
-        RETURNING *
-        """,
-        [title, description, phase, position, Jsonb(metadata), epic_id],
-    )
+async def update(conn: Connection, epic_id: UUID, values: Mapping[str, Any]) -> EpicRow:
+    """``values``: the editable fields (``service.EDITABLE``)."""
+    return await write.update(conn, EpicRow, "epics", epic_id, values)
 
 
 async def dependency_ids(conn: Connection, epic_id: UUID) -> list[UUID]:

@@ -22,11 +22,12 @@ from loopctl.epics.schemas import (
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.projects import service as projects
 from loopctl.stories.rollup import percentage
 
 EDITABLE = ("title", "description", "phase", "position", "metadata")
+CREATED = ("number", *EDITABLE)
 
 
 def view(row: EpicRow) -> Epic:
@@ -52,18 +53,8 @@ async def create(
 ) -> EpicRow:
     await projects.writable(conn, project_id)
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            project_id=project_id,
-            number=body.number,
-            title=body.title,
-            description=body.description,
-            phase=body.phase,
-            position=body.position,
-            metadata=body.metadata,
-        )
+        owner = {"tenant_id": principal.tenant, "id": new_id(), "project_id": project_id}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise EpicNumberTaken(details={"number": body.number}) from exc
     await TRAIL.created(conn, principal, row)
@@ -111,7 +102,7 @@ async def update(
     values = patched(body, current, EDITABLE)
     if unchanged(values, current):
         return current
-    row = await repository.update(conn, epic_id, **values)
+    row = await repository.update(conn, epic_id, values)
     await TRAIL.changed(conn, principal, current, row)
     return row
 

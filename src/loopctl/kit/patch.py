@@ -6,9 +6,9 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def kept(current: object, editable: Iterable[str]) -> dict[str, Any]:
-    """The editable fields as they are, for a write that changes only something else."""
-    return {name: getattr(current, name) for name in editable}
+def values_of(source: object, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a body or a row, as the column values a repository writes."""
+    return {name: getattr(source, name) for name in names}
 
 
 def patched(body: BaseModel, current: object, editable: Iterable[str]) -> dict[str, Any]:

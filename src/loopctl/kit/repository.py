@@ -5,6 +5,9 @@
   the row needs a join (a story's epic number, a key's agent name), the write goes in a
   ``WITH`` and the join reads its ``RETURNING`` rows: still one statement, never a write
   followed by a second ``get``.
+- ``insert`` / ``update``: that write for one row of one table, composed from its column
+  values (the names quoted as identifiers, the values bound), so a domain's create and
+  PATCH pass their fields through instead of spelling each column four times.
 - ``Listing``: where one list's rows come from, declared once; ``Listing.page`` gives one
   page of them and the total the filters match (two statements: the total is not known
   from a page past the end).
@@ -16,12 +19,14 @@ The hot authentication path keeps ``database.connections.fetch_row`` (a reused c
 tuples) for CPU; see docs/benchmarks.md.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, LiteralString, TypeVar
 
 from psycopg import sql
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
@@ -57,6 +62,69 @@ async def fetch_value(conn: Connection, query: Query, params: Params = ()) -> An
     cur = await conn.execute(query, params)
     found = await cur.fetchone()
     return found[0] if found else None
+
+
+# Wraps a write ending in RETURNING * into the statement that reads its row with a join.
+Reader = Callable[[sql.Composed], sql.Composed]
+
+
+def _bound(value: Any) -> Any:
+    # A dict or a list is a jsonb column's value (no array column is written this way).
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+@lru_cache(maxsize=256)
+def _insert(table: str, columns: tuple[str, ...], now: tuple[str, ...]) -> sql.Composed:
+    values = [*map(sql.Placeholder, columns), *(sql.SQL("now()") for _ in now)]
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, (*columns, *now))),
+        sql.SQL(", ").join(values),
+    )
+
+
+@lru_cache(maxsize=256)
+def _update(table: str, columns: tuple[str, ...], also: LiteralString) -> sql.Composed:
+    sets: list[sql.Composable] = [
+        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in columns
+    ]
+    sets.extend(sql.SQL(part) for part in (also, "updated_at = now()") if part)
+    return sql.SQL("UPDATE {} SET {} WHERE id = %(row_id)s RETURNING *").format(
+        sql.Identifier(table), sql.SQL(", ").join(sets)
+    )
+
+
+async def insert(
+    conn: Connection,
+    row: type[R],
+    table: LiteralString,
+    values: Mapping[str, Any],
+    *,
+    now: tuple[LiteralString, ...] = (),
+    read: Reader | None = None,
+) -> R:
+    """``INSERT INTO table (columns) VALUES (values) RETURNING *``: a column per key of
+    ``values``, and one set to ``now()`` per name in ``now``."""
+    statement = _insert(table, tuple(values), now)
+    bound = {name: _bound(value) for name, value in values.items()}
+    return await returning(conn, row, read(statement) if read else statement, bound)
+
+
+async def update(
+    conn: Connection,
+    row: type[R],
+    table: LiteralString,
+    row_id: Any,
+    values: Mapping[str, Any],
+    *,
+    also: LiteralString = "",
+    read: Reader | None = None,
+) -> R:
+    """``UPDATE table SET column = value, ..., updated_at = now() WHERE id = row_id
+    RETURNING *``; ``also`` adds assignments of its own, which may name the values."""
+    statement = _update(table, tuple(values), also)
+    bound = {name: _bound(value) for name, value in values.items()} | {"row_id": row_id}
+    return await returning(conn, row, read(statement) if read else statement, bound)
 
 
 class Filters:

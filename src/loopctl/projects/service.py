@@ -11,7 +11,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import kept, patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.kit.sorting import order_by
 from loopctl.projects import repository
 from loopctl.projects.errors import (
@@ -26,6 +26,7 @@ from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, Proj
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 EDITABLE = ("name", "description", "repo_url", "tech_stack", "mission", "metadata")
+CREATED = ("slug", *EDITABLE)
 
 
 def view(row: ProjectRow) -> Project:
@@ -48,18 +49,8 @@ async def create(
 ) -> ProjectRow:
     await _check_limit(conn, max_active)
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            name=body.name,
-            slug=body.slug,
-            description=body.description,
-            repo_url=body.repo_url,
-            tech_stack=body.tech_stack,
-            mission=body.mission,
-            metadata=body.metadata,
-        )
+        owner = {"tenant_id": principal.tenant, "id": new_id()}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise ProjectSlugTaken(
             f"A project with slug {body.slug!r} already exists", details={"slug": body.slug}
@@ -123,7 +114,7 @@ async def update(
         return current
     if status == "active" and current.status == "archived":
         await _check_limit(conn, max_active)
-    row = await repository.update(conn, project_id, status=status, **values)
+    row = await repository.update(conn, project_id, values | {"status": status})
     action = "updated"
     if status != current.status:
         action = "archived" if status == "archived" else "reactivated"
@@ -136,6 +127,7 @@ async def archive(conn: Connection, principal: Principal, project_id: UUID) -> P
     current = found(await repository.get(conn, project_id, lock=True), ProjectNotFound)
     if current.status == "archived":
         return current
-    row = await repository.update(conn, project_id, status="archived", **kept(current, EDITABLE))
+    values = values_of(current, EDITABLE) | {"status": "archived"}
+    row = await repository.update(conn, project_id, values)
     await TRAIL.changed(conn, principal, current, row, "archived")
     return row

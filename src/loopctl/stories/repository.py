@@ -1,5 +1,6 @@
 """SQL for stories."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -7,11 +8,11 @@ from typing import Any, LiteralString
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
+from loopctl.kit import repository as write
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one, returning
+from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one
 from loopctl.kit.sql import maybe
 
 _COLUMNS = sql.SQL(
@@ -23,9 +24,10 @@ _EPIC = sql.SQL(" JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id
 _SELECT = sql.SQL("{} FROM stories s{}").format(_COLUMNS, _EPIC)
 
 
-def _written(write: LiteralString) -> sql.Composed:
+def _written(write: LiteralString | sql.Composed) -> sql.Composed:
     """A write ending in ``RETURNING *``, read back as ``_SELECT`` reads a story: one statement."""
-    return sql.SQL("WITH s AS ({}) {} FROM s{}").format(sql.SQL(write), _COLUMNS, _EPIC)
+    written = sql.SQL(write) if isinstance(write, str) else write
+    return sql.SQL("WITH s AS ({}) {} FROM s{}").format(written, _COLUMNS, _EPIC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,44 +52,9 @@ class StoryRow:
 _LISTING = Listing(StoryRow, _SELECT, sql.SQL("stories s"))
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID,
-    epic_id: UUID,
-    number: str,
-    title: str,
-    description: str | None,
-    acceptance_criteria: list[dict[str, str]],
-    estimated_hours: Decimal | None,
-    metadata: dict[str, Any],
-) -> StoryRow:
-    return await returning(
-        conn,
-        StoryRow,
-        _written(
-            """
-            INSERT INTO stories (tenant_id, id, project_id, epic_id, number, title, description,
-                                 acceptance_criteria, estimated_hours, metadata)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING *
-            """
-        ),
-        [
-            tenant_id,
-            id,
-            project_id,
-            epic_id,
-            number,
-            title,
-            description,
-            Jsonb(acceptance_criteria),
-            estimated_hours,
-            Jsonb(metadata),
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> StoryRow:
+    """``values``: tenant_id, id, project_id, epic_id and the fields of a ``StoryCreate``."""
+    return await write.insert(conn, StoryRow, "stories", values, read=_written)
 
 
 async def get(conn: Connection, story_id: UUID, *, for_update: bool = False) -> StoryRow | None:
@@ -168,37 +135,9 @@ async def list_in_epic(conn: Connection, epic_id: UUID) -> list[StoryRow]:
     return await fetch_all(conn, StoryRow, query, [epic_id])
 
 
-async def update(
-    conn: Connection,
-    story_id: UUID,
-    *,
-    title: str,
-    description: str | None,
-    acceptance_criteria: list[dict[str, Any]],
-    estimated_hours: Decimal | None,
-    metadata: dict[str, Any],
-) -> StoryRow:
-    return await returning(
-        conn,
-        StoryRow,
-        _written(
-            """
-            UPDATE stories
-               SET title = %s, description = %s, acceptance_criteria = %s, estimated_hours = %s,
-                   metadata = %s, updated_at = now()
-             WHERE id = %s
-            RETURNING *
-            """
-        ),
-        [
-            title,
-            description,
-            Jsonb(acceptance_criteria),
-            estimated_hours,
-            Jsonb(metadata),
-            story_id,
-        ],
-    )
+async def update(conn: Connection, story_id: UUID, values: Mapping[str, Any]) -> StoryRow:
+    """``values``: the editable fields (``service.EDITABLE``)."""
+    return await write.update(conn, StoryRow, "stories", story_id, values, read=_written)
 
 
 async def edges_touching(conn: Connection, story_ids: list[UUID]) -> list[EdgeRow]:

@@ -14,7 +14,7 @@ from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 from loopctl.stories import criteria, repository
@@ -31,6 +31,7 @@ from loopctl.stories.schemas import (
 )
 
 EDITABLE = ("title", "description", "acceptance_criteria", "estimated_hours", "metadata")
+CREATED = ("number", *EDITABLE)
 
 
 def view(row: StoryRow) -> Story:
@@ -48,19 +49,14 @@ async def _create_in(
     except criteria.DuplicateCriterionId as exc:
         raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            project_id=epic.project_id,
-            epic_id=epic.id,
-            number=body.number,
-            title=body.title,
-            description=body.description,
-            acceptance_criteria=acceptance,
-            estimated_hours=body.estimated_hours,
-            metadata=body.metadata,
-        )
+        owner = {
+            "tenant_id": principal.tenant,
+            "id": new_id(),
+            "project_id": epic.project_id,
+            "epic_id": epic.id,
+        }
+        values = values_of(body, CREATED) | {"acceptance_criteria": acceptance}
+        row = await repository.insert(conn, owner | values)
     except pg.UniqueViolation as exc:
         raise StoryNumberTaken(details={"number": body.number}) from exc
     except pg.ForeignKeyViolation as exc:
@@ -167,7 +163,7 @@ async def update(
             raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     if unchanged(values, current):
         return current
-    row = await repository.update(conn, story_id, **values)
+    row = await repository.update(conn, story_id, values)
     await TRAIL.changed(conn, principal, current, row)
     return row
 
