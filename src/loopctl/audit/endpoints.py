@@ -3,16 +3,16 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends
 
 from loopctl.audit import events, queries
-from loopctl.audit.schemas import ActionQuery, AuditEntry, EntityTypeQuery, EventIn, ProjectQuery
+from loopctl.audit.schemas import AuditEntry, AuditQuery, EventIn
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
-from loopctl.kit.schemas import InputTimestamp, Item, Page
+from loopctl.kit.schemas import Item, Page
 from loopctl.projects.errors import ProjectNotFound
 from loopctl.stories.errors import StoryNotFound
 
@@ -23,36 +23,11 @@ router = api_router(tag="audit")
 async def search_audit(
     conn: RequestConn,
     principal: UserPrincipal,
+    query: Annotated[AuditQuery, Depends()],
     page: PageParams,
-    entity_type: EntityTypeQuery = None,
-    entity_id: Annotated[UUID | None, Query(description="Only entries about this entity")] = None,
-    action: ActionQuery = None,
-    actor: Annotated[
-        UUID | None, Query(description="Only entries made by this agent id or API key id")
-    ] = None,
-    project_id: ProjectQuery = None,
-    start: Annotated[
-        InputTimestamp | None,
-        Query(alias="from", description="Only entries at or after this time (ISO 8601)"),
-    ] = None,
-    end: Annotated[
-        InputTimestamp | None,
-        Query(alias="to", description="Only entries at or before this time (ISO 8601)"),
-    ] = None,
 ) -> Page[AuditEntry]:
     """Search the tenant's audit log, newest first."""
-    rows, total = await queries.search(
-        conn,
-        principal,
-        page,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor=actor,
-        project_id=project_id,
-        start=start,
-        end=end,
-    )
+    rows, total = await queries.search(conn, principal, query, page)
     return page_of([queries.view(r) for r in rows], total, page)
 
 

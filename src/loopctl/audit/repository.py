@@ -8,6 +8,7 @@ from uuid import UUID
 
 from psycopg.types.json import Json, Jsonb
 
+from loopctl.audit.schemas import AuditQuery
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.repository import Filters, Listing, fetch_all
@@ -152,19 +153,6 @@ async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -
         """,
         [entity_type, entity_id],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    """The filters of an audit search; None means "any"."""
-
-    entity_type: str | None = None
-    entity_id: UUID | None = None
-    action: str | None = None
-    actor: UUID | None = None
-    project_id: UUID | None = None
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 _LISTING = Listing.table(AuditRow, "audit_log")
