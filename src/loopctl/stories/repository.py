@@ -14,6 +14,7 @@ from loopctl.kit import repository as write
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one
 from loopctl.kit.sql import maybe
+from loopctl.stories.schemas import StoryQuery
 
 _COLUMNS = sql.SQL(
     "SELECT s.tenant_id, s.id, s.project_id, s.epic_id, e.number AS epic_number, s.number,"
@@ -77,24 +78,17 @@ class StatusTotalRow:
     hours: Decimal
 
 
-def _filters(
-    *,
-    project_id: UUID | None,
-    epic_id: UUID | None,
-    agent_status: str | None = None,
-    verified_status: str | None = None,
-    title_contains: str | None = None,
-    assignee: UUID | None = None,
-) -> Filters:
-    title = None if title_contains is None else f"%{_escape_like(title_contains)}%"
+def _filters(query: StoryQuery) -> Filters:
+    text = query.title_contains
+    title = None if text is None else f"%{_escape_like(text)}%"
     return (
         Filters()
-        .given("s.project_id = %(project_id)s", project_id=project_id)
-        .given("s.epic_id = %(epic_id)s", epic_id=epic_id)
-        .given("s.agent_status = %(agent_status)s", agent_status=agent_status)
-        .given("s.verified_status = %(verified_status)s", verified_status=verified_status)
+        .given("s.project_id = %(project_id)s", project_id=query.project_id)
+        .given("s.epic_id = %(epic_id)s", epic_id=query.epic_id)
+        .given("s.agent_status = %(agent_status)s", agent_status=query.agent_status)
+        .given("s.verified_status = %(verified_status)s", verified_status=query.verified_status)
         .given(r"s.title ILIKE %(title)s ESCAPE '\'", title=title)
-        .given("s.assigned_agent_id = %(assignee)s", assignee=assignee)
+        .given("s.assigned_agent_id = %(assignee)s", assignee=query.assignee)
     )
 
 
@@ -103,27 +97,11 @@ def _escape_like(text: str) -> str:
 
 
 async def list_page(
-    conn: Connection,
-    *,
-    project_id: UUID | None = None,
-    epic_id: UUID | None = None,
-    agent_status: str | None = None,
-    verified_status: str | None = None,
-    title_contains: str | None = None,
-    assignee: UUID | None = None,
-    page: Pagination,
+    conn: Connection, query: StoryQuery, page: Pagination
 ) -> tuple[list[StoryRow], int]:
     """Stories in epic order (position, number), then in natural number order."""
-    filters = _filters(
-        project_id=project_id,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        title_contains=title_contains,
-        assignee=assignee,
-    )
     return await _LISTING.page(
-        conn, filters, "ORDER BY e.position, e.number, s.number_sort, s.id", page
+        conn, _filters(query), "ORDER BY e.position, e.number, s.number_sort, s.id", page
     )
 
 
@@ -159,14 +137,12 @@ async def delete(conn: Connection, story_ids: list[UUID]) -> None:
     await conn.execute("DELETE FROM stories WHERE id = ANY(%s)", [story_ids])
 
 
-async def status_totals(
-    conn: Connection, *, project_id: UUID, epic_id: UUID | None = None
-) -> list[StatusTotalRow]:
+async def status_totals(conn: Connection, query: StoryQuery) -> list[StatusTotalRow]:
     """Story count and estimated hours per (agent_status, verified_status) pair."""
-    filters = _filters(project_id=project_id, epic_id=epic_id)
-    query = sql.SQL(
+    filters = _filters(query)
+    statement = sql.SQL(
         "SELECT s.agent_status, s.verified_status, count(*) AS stories,"
         " coalesce(sum(s.estimated_hours), 0) AS hours"
         " FROM stories s{} GROUP BY s.agent_status, s.verified_status"
     ).format(filters.where)
-    return await fetch_all(conn, StatusTotalRow, query, filters.params)
+    return await fetch_all(conn, StatusTotalRow, statement, filters.params)

@@ -1,5 +1,6 @@
 """Story request and response bodies."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -31,6 +32,18 @@ StoryNumber = Annotated[
     Field(description='Dot-separated integers, e.g. "2.10"; sorts naturally ("2.9" < "2.10")'),
 ]
 Hours = Annotated[Decimal, Field(ge=0, le=999_999, decimal_places=2)]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """Which stories a list or a count covers; each filter None: any."""
+
+    project_id: UUID | None = None
+    epic_id: UUID | None = None
+    agent_status: str | None = None
+    verified_status: str | None = None
+    title_contains: str | None = None
+    assignee: UUID | None = None
 
 
 class Story(Output):

@@ -1,5 +1,6 @@
 """Stories: the units of work. Their two status fields are owned by the progress domain."""
 
+from dataclasses import replace
 from uuid import UUID
 
 from psycopg import errors as pg
@@ -27,6 +28,7 @@ from loopctl.stories.schemas import (
     StoryCreateInProject,
     StoryDeleted,
     StoryDetail,
+    StoryQuery,
     StoryUpdate,
 )
 
@@ -102,49 +104,19 @@ async def detail(conn: Connection, principal: Principal, story_id: UUID) -> Stor
 
 
 async def list_in_project(
-    conn: Connection,
-    principal: Principal,
-    project_id: UUID,
-    *,
-    epic_id: UUID | None,
-    agent_status: str | None,
-    verified_status: str | None,
-    q: str | None,
-    page: Pagination,
-    assignee: UUID | None = None,
+    conn: Connection, principal: Principal, project_id: UUID, query: StoryQuery, page: Pagination
 ) -> tuple[list[StoryRow], int]:
+    """The project's stories that ``query`` matches."""
     await projects.get(conn, principal, project_id)
-    return await repository.list_page(
-        conn,
-        project_id=project_id,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        title_contains=q,
-        assignee=assignee,
-        page=page,
-    )
+    return await repository.list_page(conn, replace(query, project_id=project_id), page)
 
 
 async def list_in_epic(
-    conn: Connection,
-    principal: Principal,
-    epic_id: UUID,
-    *,
-    agent_status: str | None,
-    verified_status: str | None,
-    page: Pagination,
-    assignee: UUID | None = None,
+    conn: Connection, principal: Principal, epic_id: UUID, query: StoryQuery, page: Pagination
 ) -> tuple[list[StoryRow], int]:
+    """The epic's stories that ``query`` matches."""
     await epics.get(conn, principal, epic_id)
-    return await repository.list_page(
-        conn,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        assignee=assignee,
-        page=page,
-    )
+    return await repository.list_page(conn, replace(query, epic_id=epic_id), page)
 
 
 async def update(
@@ -205,4 +177,5 @@ async def _remove(
 
 async def rollup(conn: Connection, *, project_id: UUID, epic_id: UUID | None = None) -> Progress:
     """The stories of a project, or of one of its epics, counted by both status tiers."""
-    return fold(await repository.status_totals(conn, project_id=project_id, epic_id=epic_id))
+    query = StoryQuery(project_id=project_id, epic_id=epic_id)
+    return fold(await repository.status_totals(conn, query))
