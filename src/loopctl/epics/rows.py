@@ -7,10 +7,11 @@ from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
-class EpicRow:
-    tenant_id: UUID
+class EpicFields:
+    """An epic's own columns, without its tenant and project: what import and export
+    read and compare."""
+
     id: UUID
-    project_id: UUID
     number: int
     title: str
     description: str | None
@@ -19,6 +20,12 @@ class EpicRow:
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EpicRow(EpicFields):
+    tenant_id: UUID
+    project_id: UUID
 
 
 @dataclass(frozen=True, slots=True)

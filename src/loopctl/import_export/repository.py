@@ -12,36 +12,9 @@ from psycopg.rows import class_row
 from psycopg.types.json import Json
 
 from loopctl.database.connections import Connection
+from loopctl.epics.rows import EpicFields
 from loopctl.kit.sql import maybe
-
-
-@dataclass(frozen=True, slots=True)
-class EpicState:
-    id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoryState:
-    id: UUID
-    epic_id: UUID
-    number: str
-    title: str
-    description: str | None
-    acceptance_criteria: list[dict[str, Any]]
-    estimated_hours: Decimal | None
-    metadata: dict[str, Any]
-    agent_status: str
-    verified_status: str
-    created_at: datetime
-    updated_at: datetime
+from loopctl.stories.rows import StoryFields
 
 
 async def now(conn: Connection) -> datetime:
@@ -53,9 +26,9 @@ async def now(conn: Connection) -> datetime:
     return value
 
 
-async def epics(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[EpicState]:
+async def epics(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[EpicFields]:
     """The project's epics by number; ``lock`` makes concurrent edits wait for the import."""
-    async with conn.cursor(row_factory=class_row(EpicState)) as cur:
+    async with conn.cursor(row_factory=class_row(EpicFields)) as cur:
         await cur.execute(
             sql.SQL(
                 "SELECT id, number, title, description, phase, position, metadata, created_at,"
@@ -66,9 +39,9 @@ async def epics(conn: Connection, project_id: UUID, *, lock: bool = False) -> li
         return await cur.fetchall()
 
 
-async def stories(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[StoryState]:
+async def stories(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[StoryFields]:
     """The project's stories in natural number order ("2.9" before "2.10")."""
-    async with conn.cursor(row_factory=class_row(StoryState)) as cur:
+    async with conn.cursor(row_factory=class_row(StoryFields)) as cur:
         await cur.execute(
             sql.SQL(
                 "SELECT id, epic_id, number, title, description, acceptance_criteria,"

@@ -11,8 +11,10 @@ from typing import Any
 from uuid import UUID
 
 from loopctl.audit.service import Entry
+from loopctl.epics.rows import EpicFields
 from loopctl.import_export.plan import Plan
-from loopctl.import_export.repository import EpicState, EpicValues, StoryState, StoryValues
+from loopctl.import_export.repository import EpicValues, StoryValues
+from loopctl.stories.rows import StoryFields
 
 
 def _stamp(value: datetime) -> str:
@@ -20,7 +22,7 @@ def _stamp(value: datetime) -> str:
 
 
 def epic(
-    project_id: UUID, row: EpicState | EpicValues, created: str, updated: str
+    project_id: UUID, row: EpicFields | EpicValues, created: str, updated: str
 ) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -38,7 +40,7 @@ def epic(
 
 def story(
     project_id: UUID,
-    row: StoryState | StoryValues,
+    row: StoryFields | StoryValues,
     epic_number: int,
     created: str,
     updated: str,

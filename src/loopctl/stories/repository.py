@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, LiteralString
 from uuid import UUID
@@ -14,6 +13,7 @@ from loopctl.kit import repository as write
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one
 from loopctl.kit.sql import maybe
+from loopctl.stories.rows import StoryFields
 from loopctl.stories.schemas import StoryQuery
 
 _COLUMNS = sql.SQL(
@@ -32,22 +32,10 @@ def _written(write: LiteralString | sql.Composed) -> sql.Composed:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryRow:
+class StoryRow(StoryFields):
     tenant_id: UUID
-    id: UUID
     project_id: UUID
-    epic_id: UUID
     epic_number: int
-    number: str
-    title: str
-    description: str | None
-    acceptance_criteria: list[dict[str, Any]]
-    estimated_hours: Decimal | None
-    metadata: dict[str, Any]
-    agent_status: str
-    verified_status: str
-    created_at: datetime
-    updated_at: datetime
 
 
 _LISTING = Listing(StoryRow, _SELECT, sql.SQL("stories s"))
