@@ -120,35 +120,25 @@ class Trail(Generic[E]):
     async def created(
         self, conn: Connection, actor: Actor, row: E, action: str = "created"
     ) -> None:
-        await self._record(conn, actor, row, action, after=self.view(row))
+        await record(conn, actor, **self._about(row), action=action, after=self.view(row))
 
     async def changed(
         self, conn: Connection, actor: Actor, before: E, after: E, action: str = "updated"
     ) -> None:
-        await self._record(conn, actor, after, action, self.view(before), self.view(after))
+        before_view, after_view = self.view(before), self.view(after)
+        about = self._about(after)
+        await record(conn, actor, **about, action=action, before=before_view, after=after_view)
 
     async def deleted(
         self, conn: Connection, actor: Actor, row: E, removed: Snapshot, action: str = "deleted"
     ) -> None:
         """``removed`` is what the deletion answered (the row and what went with it)."""
-        await self._record(conn, actor, row, action, before=removed)
+        await record(conn, actor, **self._about(row), action=action, before=removed)
 
-    async def _record(
-        self,
-        conn: Connection,
-        actor: Actor,
-        row: E,
-        action: str,
-        before: Snapshot = None,
-        after: Snapshot = None,
-    ) -> None:
-        await record(
-            conn,
-            actor,
-            entity_type=self.entity_type,
-            entity_id=row.id,
-            action=action,
-            before=before,
-            after=after,
-            project_id=self.project(row),
-        )
+    def _about(self, row: E) -> dict[str, Any]:
+        """Which entity an entry is about: its type, id and project."""
+        return {
+            "entity_type": self.entity_type,
+            "entity_id": row.id,
+            "project_id": self.project(row),
+        }
