@@ -46,13 +46,18 @@ class StoryQuery:
     assignee: UUID | None = None
 
 
-class Story(Output):
+class StoryHeading(Output):
+    """What names a story wherever one is listed: its ids, numbers and title."""
+
     id: UUID
     project_id: UUID
     epic_id: UUID
     epic_number: int
     number: str
     title: str
+
+
+class Story(StoryHeading):
     description: str | None
     acceptance_criteria: list[Criterion]
     estimated_hours: float | None
