@@ -7,9 +7,8 @@ from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
-class EpicFields:
-    """An epic's own columns, without its tenant and project: what import and export
-    read and compare."""
+class EpicValues:
+    """The columns an epic's writer gives (an import writes these in bulk)."""
 
     id: UUID
     number: int
@@ -18,6 +17,13 @@ class EpicFields:
     phase: str | None
     position: int
     metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EpicFields(EpicValues):
+    """An epic's own columns, without its tenant and project: what import and export
+    read and compare."""
+
     created_at: datetime
     updated_at: datetime
 

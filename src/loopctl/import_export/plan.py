@@ -8,13 +8,13 @@ from typing import cast
 from uuid import UUID
 
 from loopctl.dependencies.graph import DependencyGraph, Node
-from loopctl.epics.rows import EpicFields
-from loopctl.import_export.repository import EpicEdge, EpicValues, StoryEdge, StoryValues
+from loopctl.epics.rows import EpicFields, EpicValues
+from loopctl.import_export.repository import EpicEdge, StoryEdge
 from loopctl.import_export.schemas import DocStory, Limits, ProjectDocument
 from loopctl.import_export.validation import NO_PROGRESS, Problems, Resolved, check, story_path
 from loopctl.kit.ids import new_id
 from loopctl.stories import criteria
-from loopctl.stories.rows import StoryFields
+from loopctl.stories.rows import StoryFields, StoryValues
 
 EPIC_FIELDS = ("title", "description", "phase", "position", "metadata")
 STORY_FIELDS = ("title", "description", "acceptance_criteria", "estimated_hours", "metadata")

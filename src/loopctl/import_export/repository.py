@@ -3,8 +3,6 @@ bulk (one multi-row statement per table, rows passed as arrays and expanded by u
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from psycopg import sql
@@ -12,9 +10,9 @@ from psycopg.rows import class_row
 from psycopg.types.json import Json
 
 from loopctl.database.connections import Connection
-from loopctl.epics.rows import EpicFields
+from loopctl.epics.rows import EpicFields, EpicValues
 from loopctl.kit.sql import maybe
-from loopctl.stories.rows import StoryFields
+from loopctl.stories.rows import StoryFields, StoryValues
 
 
 async def now(conn: Connection) -> datetime:
@@ -69,31 +67,6 @@ async def epic_edges(conn: Connection, project_id: UUID) -> list[tuple[UUID, UUI
         [project_id],
     )
     return [(r[0], r[1]) for r in await cur.fetchall()]
-
-
-@dataclass(frozen=True, slots=True)
-class EpicValues:
-    id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryValues:
-    id: UUID
-    epic_id: UUID
-    number: str
-    title: str
-    description: str | None
-    acceptance_criteria: list[dict[str, Any]]
-    estimated_hours: Decimal | None
-    metadata: dict[str, Any]
-    agent_status: str
-    verified_status: str
 
 
 # Rows with text and JSON travel as one JSON array expanded by json_to_recordset: psycopg

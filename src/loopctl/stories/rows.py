@@ -8,9 +8,8 @@ from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
-class StoryFields:
-    """A story's own columns, without its tenant, project and epic number: what import and
-    export read and compare."""
+class StoryValues:
+    """The columns a story's writer gives (an import writes these in bulk)."""
 
     id: UUID
     epic_id: UUID
@@ -22,5 +21,12 @@ class StoryFields:
     metadata: dict[str, Any]
     agent_status: str
     verified_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFields(StoryValues):
+    """A story's own columns, without its tenant, project and epic number: what import and
+    export read and compare."""
+
     created_at: datetime
     updated_at: datetime
