@@ -1,17 +1,17 @@
 """SQL for the append-only audit log."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Json, Jsonb
+from psycopg.types.json import Json
 
 from loopctl.audit.schemas import AuditQuery
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import Filters, Listing, fetch_all
+from loopctl.kit.repository import Filters, Listing, add, fetch_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,46 +34,9 @@ class AuditRow:
     txid: str
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID | None,
-    entity_type: str,
-    entity_id: UUID,
-    action: str,
-    actor_key_id: UUID | None,
-    actor_agent_id: UUID | None,
-    actor_role: str,
-    actor_label: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    request_id: str | None,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO audit_log (tenant_id, id, project_id, entity_type, entity_id, action,
-                               actor_key_id, actor_agent_id, actor_role, actor_label,
-                               before, after, request_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        [
-            tenant_id,
-            id,
-            project_id,
-            entity_type,
-            entity_id,
-            action,
-            actor_key_id,
-            actor_agent_id,
-            actor_role,
-            actor_label,
-            None if before is None else Jsonb(before),
-            None if after is None else Jsonb(after),
-            request_id,
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> None:
+    """``values``: one entry's columns (``service.record`` names them)."""
+    await add(conn, "audit_log", values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,19 +36,21 @@ async def record(
 ) -> None:
     await repository.insert(
         conn,
-        tenant_id=tenant_id or actor.tenant,
-        id=new_id(),
-        project_id=project_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor_key_id=actor.key_id,
-        actor_agent_id=actor.agent_id,
-        actor_role=actor.role_name,
-        actor_label=actor.label,
-        before=_plain(before),
-        after=_plain(after),
-        request_id=actor.request_id,
+        {
+            "tenant_id": tenant_id or actor.tenant,
+            "id": new_id(),
+            "project_id": project_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "actor_key_id": actor.key_id,
+            "actor_agent_id": actor.agent_id,
+            "actor_role": actor.role_name,
+            "actor_label": actor.label,
+            "before": _plain(before),
+            "after": _plain(after),
+            "request_id": actor.request_id,
+        },
     )
 
 

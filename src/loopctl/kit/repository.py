@@ -5,7 +5,7 @@
   the row needs a join (a story's epic number, a key's agent name), the write goes in a
   ``WITH`` and the join reads its ``RETURNING`` rows: still one statement, never a write
   followed by a second ``get``.
-- ``insert`` / ``update``: that write for one row of one table, composed from its column
+- ``insert`` / ``update`` (and ``add``, an insert whose row is not read back): that write for one row of one table, composed from its column
   values (the names quoted as identifiers, the values bound), so a domain's create and
   PATCH pass their fields through instead of spelling each column four times.
 - ``Listing``: where one list's rows come from, declared once; ``Listing.page`` gives one
@@ -76,11 +76,17 @@ def _bound(value: Any) -> Any:
 @lru_cache(maxsize=256)
 def _insert(table: str, columns: tuple[str, ...], now: tuple[str, ...]) -> sql.Composed:
     values = [*map(sql.Placeholder, columns), *(sql.SQL("now()") for _ in now)]
-    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, (*columns, *now))),
         sql.SQL(", ").join(values),
     )
+
+
+@lru_cache(maxsize=256)
+def _add(table: str, columns: tuple[str, ...]) -> bytes:
+    # Rendered once: the audit log's insert runs with every change.
+    return _insert(table, columns, ()).as_bytes(None)
 
 
 @lru_cache(maxsize=256)
@@ -105,9 +111,15 @@ async def insert(
 ) -> R:
     """``INSERT INTO table (columns) VALUES (values) RETURNING *``: a column per key of
     ``values``, and one set to ``now()`` per name in ``now``."""
-    statement = _insert(table, tuple(values), now)
+    statement = _insert(table, tuple(values), now) + sql.SQL(" RETURNING *")
     bound = {name: _bound(value) for name, value in values.items()}
     return await returning(conn, row, read(statement) if read else statement, bound)
+
+
+async def add(conn: Connection, table: LiteralString, values: Mapping[str, Any]) -> None:
+    """``INSERT INTO table (columns) VALUES (values)``, for a row nobody reads back."""
+    bound = {name: _bound(value) for name, value in values.items()}
+    await conn.execute(_add(table, tuple(values)), bound)
 
 
 async def update(
