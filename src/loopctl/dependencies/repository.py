@@ -8,6 +8,7 @@ between stories restricted to the epics that lie on some epic-level path.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, LiteralString, TypeVar
 from uuid import UUID
 
 from psycopg import sql
@@ -15,6 +16,8 @@ from psycopg import sql
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
 from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +74,43 @@ _EPIC_EDGE = sql.SQL(
     " JOIN epics a ON a.tenant_id = d.tenant_id AND a.id = d.epic_id"
     " JOIN epics b ON b.tenant_id = d.tenant_id AND b.id = d.depends_on_epic_id"
 )
-_STORY_EDGES = Listing(StoryDependencyRow, _STORY_EDGE, sql.SQL("story_dependencies d"))
-_EPIC_EDGES = Listing(EpicDependencyRow, _EPIC_EDGE, sql.SQL("epic_dependencies d"))
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeTable(Generic[R]):
+    """The statements story edges and epic edges share, on one of their tables."""
+
+    table: LiteralString
+    ends: tuple[LiteralString, LiteralString]  # (the end that waits, the end waited for)
+    edges: Listing[R]  # an edge with its ends' numbers (a join); its rows are ``d``
+
+    async def get(self, conn: Connection, edge_id: UUID) -> R | None:
+        query = sql.SQL("{} WHERE d.id = %s").format(self.edges.select)
+        return await fetch_one(conn, self.edges.row, query, [edge_id])
+
+    async def find(self, conn: Connection, waiting: UUID, waited_for: UUID) -> UUID | None:
+        """The edge by which ``waiting`` already waits for ``waited_for``, if any."""
+        query = sql.SQL("SELECT id FROM {} WHERE {} = %s AND {} = %s").format(
+            sql.Identifier(self.table), *map(sql.Identifier, self.ends)
+        )
+        found: UUID | None = await fetch_value(conn, query, [waiting, waited_for])
+        return found
+
+    async def delete(self, conn: Connection, edge_id: UUID) -> None:
+        query = sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(self.table))
+        await conn.execute(query, [edge_id])
+
+
+STORY_EDGES = EdgeTable(
+    "story_dependencies",
+    ("story_id", "depends_on_story_id"),
+    Listing(StoryDependencyRow, _STORY_EDGE, sql.SQL("story_dependencies d")),
+)
+EPIC_EDGES = EdgeTable(
+    "epic_dependencies",
+    ("epic_id", "depends_on_epic_id"),
+    Listing(EpicDependencyRow, _EPIC_EDGE, sql.SQL("epic_dependencies d")),
+)
 
 
 async def story_end(conn: Connection, story_id: UUID) -> StoryEnd | None:
@@ -112,25 +150,6 @@ async def insert_story_edge(
     )
 
 
-async def get_story_edge(conn: Connection, edge_id: UUID) -> StoryDependencyRow | None:
-    return await fetch_one(
-        conn, StoryDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_STORY_EDGE), [edge_id]
-    )
-
-
-async def find_story_edge(conn: Connection, story_id: UUID, depends_on: UUID) -> UUID | None:
-    found: UUID | None = await fetch_value(
-        conn,
-        "SELECT id FROM story_dependencies WHERE story_id = %s AND depends_on_story_id = %s",
-        [story_id, depends_on],
-    )
-    return found
-
-
-async def delete_story_edge(conn: Connection, edge_id: UUID) -> None:
-    await conn.execute("DELETE FROM story_dependencies WHERE id = %s", [edge_id])
-
-
 async def story_edges_of_epic(
     conn: Connection, *, project_id: UUID, epic_id: UUID, page: Pagination
 ) -> tuple[list[StoryDependencyRow], int]:
@@ -140,7 +159,7 @@ async def story_edges_of_epic(
         .given("d.project_id = %(project)s", project=project_id)
         .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id)
     )
-    return await _STORY_EDGES.page(conn, filters, "ORDER BY d.created_at, d.id", page)
+    return await STORY_EDGES.edges.page(conn, filters, "ORDER BY d.created_at, d.id", page)
 
 
 # --- epic edges ----------------------------------------------------------------------------
@@ -158,27 +177,8 @@ async def insert_epic_edge(
     )
 
 
-async def get_epic_edge(conn: Connection, edge_id: UUID) -> EpicDependencyRow | None:
-    return await fetch_one(
-        conn, EpicDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_EPIC_EDGE), [edge_id]
-    )
-
-
-async def find_epic_edge(conn: Connection, epic_id: UUID, depends_on: UUID) -> UUID | None:
-    found: UUID | None = await fetch_value(
-        conn,
-        "SELECT id FROM epic_dependencies WHERE epic_id = %s AND depends_on_epic_id = %s",
-        [epic_id, depends_on],
-    )
-    return found
-
-
-async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
-    await conn.execute("DELETE FROM epic_dependencies WHERE id = %s", [edge_id])
-
-
 async def epic_edges_of_project(
     conn: Connection, *, project_id: UUID, page: Pagination
 ) -> tuple[list[EpicDependencyRow], int]:
     filters = Filters().given("d.project_id = %(project)s", project=project_id)
-    return await _EPIC_EDGES.page(conn, filters, "ORDER BY d.created_at, d.id", page)
+    return await EPIC_EDGES.edges.page(conn, filters, "ORDER BY d.created_at, d.id", page)

@@ -6,7 +6,7 @@ concurrent inserts that would together close a cycle run one after the other, an
 second one sees the first.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -138,8 +138,7 @@ class _Edges(Generic[R, V]):
     """What creating and deleting differ in between story and epic edges."""
 
     entity_type: str
-    get: Callable[[Connection, UUID], Awaitable[R | None]]
-    delete: Callable[[Connection, UUID], Awaitable[None]]
+    table: repository.EdgeTable[R]
     view: Callable[[R], V]
     not_found: type[AppError]
 
@@ -150,15 +149,13 @@ class _Edges(Generic[R, V]):
 
 STORY_EDGES = _Edges(
     "story_dependency",
-    repository.get_story_edge,
-    repository.delete_story_edge,
+    repository.STORY_EDGES,
     story_view,
     StoryDependencyNotFound,
 )
 EPIC_EDGES = _Edges(
     "epic_dependency",
-    repository.get_epic_edge,
-    repository.delete_epic_edge,
+    repository.EPIC_EDGES,
     epic_view,
     EpicDependencyNotFound,
 )
@@ -166,7 +163,7 @@ EPIC_EDGES = _Edges(
 
 async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> R:
     """The edge just inserted, with its audit entry."""
-    row = await edges.get(conn, edge_id)
+    row = await edges.table.get(conn, edge_id)
     assert row is not None
     await edges.trail.created(conn, principal, row)
     return row
@@ -184,7 +181,7 @@ async def create_story_dependency(
     depends_on = await _story(conn, body.depends_on_story_id, "depends_on_story_id")
     if depends_on.project_id != story.project_id:
         raise DependencyAcrossProjects("story", "depends_on_story_id")
-    existing = await repository.find_story_edge(conn, story.id, depends_on.id)
+    existing = await repository.STORY_EDGES.find(conn, story.id, depends_on.id)
     if existing is not None:
         raise DependencyExists(details={"dependency_id": str(existing)})
     # story -> depends_on closes a cycle iff depends_on already reaches story.
@@ -224,7 +221,7 @@ async def create_epic_dependency(
     if depends_on.project_id != epic.project_id:
         raise DependencyAcrossProjects("epic", "depends_on_epic_id")
     await projects.writable(conn, epic.project_id, lock=True)
-    existing = await repository.find_epic_edge(conn, epic.id, depends_on.id)
+    existing = await repository.EPIC_EDGES.find(conn, epic.id, depends_on.id)
     if existing is not None:
         raise DependencyExists(details={"dependency_id": str(existing)})
     path = await _epic_cycle(conn, epic, depends_on)
@@ -271,15 +268,15 @@ async def _epic_cycle(
 
 
 async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> V:
-    found = await edges.get(conn, edge_id)
+    found = await edges.table.get(conn, edge_id)
     if found is None:
         raise edges.not_found()
     await projects.writable(conn, found.project_id, lock=True)
     # Read again under the project lock: the edge may have gone while this one waited.
-    row = await edges.get(conn, edge_id)
+    row = await edges.table.get(conn, edge_id)
     if row is None:
         raise edges.not_found()
-    await edges.delete(conn, edge_id)
+    await edges.table.delete(conn, edge_id)
     removed = edges.view(row)
     await edges.trail.deleted(conn, principal, row, removed)
     return removed
