@@ -6,16 +6,17 @@ source, first between epics (cheap, ~200 nodes) and then, only when the epics al
 between stories restricted to the epics that lie on some epic-level path.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, LiteralString, TypeVar
+from typing import Any, Generic, LiteralString, TypeVar
 from uuid import UUID
 
 from psycopg import sql
 
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value
+from loopctl.kit.repository import Filters, Listing, add, fetch_one, fetch_value
 
 R = TypeVar("R")
 
@@ -84,6 +85,9 @@ class EdgeTable(Generic[R]):
     ends: tuple[LiteralString, LiteralString]  # (the end that waits, the end waited for)
     edges: Listing[R]  # an edge with its ends' numbers (a join); its rows are ``d``
 
+    async def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        await add(conn, self.table, values)
+
     async def get(self, conn: Connection, edge_id: UUID) -> R | None:
         query = sql.SQL("{} WHERE d.id = %s").format(self.edges.select)
         return await fetch_one(conn, self.edges.row, query, [edge_id])
@@ -128,28 +132,6 @@ async def epic_end(conn: Connection, epic_id: UUID) -> EpicEnd | None:
     )
 
 
-# --- story edges ---------------------------------------------------------------------------
-
-
-async def insert_story_edge(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID,
-    story: StoryEnd,
-    depends_on: StoryEnd,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO story_dependencies (tenant_id, id, project_id, story_id, story_epic_id,
-                                        depends_on_story_id, depends_on_epic_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
-        """,
-        [tenant_id, id, project_id, story.id, story.epic_id, depends_on.id, depends_on.epic_id],
-    )
-
-
 async def story_edges_of_epic(
     conn: Connection, *, project_id: UUID, epic_id: UUID, page: Pagination
 ) -> tuple[list[StoryDependencyRow], int]:
@@ -160,21 +142,6 @@ async def story_edges_of_epic(
         .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id)
     )
     return await STORY_EDGES.edges.page(conn, filters, "ORDER BY d.created_at, d.id", page)
-
-
-# --- epic edges ----------------------------------------------------------------------------
-
-
-async def insert_epic_edge(
-    conn: Connection, *, tenant_id: UUID, id: UUID, project_id: UUID, epic: UUID, depends_on: UUID
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO epic_dependencies (tenant_id, id, project_id, epic_id, depends_on_epic_id)
-        VALUES (%s, %s, %s, %s, %s)
-        """,
-        [tenant_id, id, project_id, epic, depends_on],
-    )
 
 
 async def epic_edges_of_project(

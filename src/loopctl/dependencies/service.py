@@ -71,16 +71,22 @@ async def _epic(conn: Connection, epic_id: UUID, field: str) -> EpicEnd:
     return found
 
 
+def _at(end: StoryEnd | EpicEnd) -> tuple[cycles.Node, UUID]:
+    """An end of an edge as the cycle check walks it: its node, and the epic it is in."""
+    if isinstance(end, StoryEnd):
+        return ("s", end.id), end.epic_id
+    return ("e", end.id), end.id
+
+
 async def _cycle(
     conn: Connection,
     project_id: UUID,
-    start: cycles.Node,
-    start_epic: UUID,
-    goal: cycles.Node,
-    goal_epic: UUID,
+    start_at: tuple[cycles.Node, UUID],
+    goal_at: tuple[cycles.Node, UUID],
 ) -> list[cycles.Node] | None:
     """The path by which ``start`` already reaches ``goal`` (a story, or any story of an
     epic), or None. Only a rejected edge pays for naming the path."""
+    (start, start_epic), (goal, goal_epic) = start_at, goal_at
     between = await cycles.epics_between(conn, project_id, start_epic, goal_epic)
     if not between or not await cycles.reaches(conn, start, start_epic, goal, between):
         return None
@@ -161,6 +167,20 @@ EPIC_EDGES = _Edges(
 )
 
 
+async def _insert(
+    conn: Connection,
+    principal: Principal,
+    edges: _Edges[R, V],
+    project_id: UUID,
+    ends: dict[str, UUID],
+) -> UUID:
+    """Insert an edge between ``ends`` (its end columns); returns its id."""
+    edge_id = new_id()
+    values = {"tenant_id": principal.tenant, "id": edge_id, "project_id": project_id}
+    await edges.table.insert(conn, values | ends)
+    return edge_id
+
+
 async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> R:
     """The edge just inserted, with its audit entry."""
     row = await edges.table.get(conn, edge_id)
@@ -185,26 +205,17 @@ async def create_story_dependency(
     if existing is not None:
         raise DependencyExists(details={"dependency_id": str(existing)})
     # story -> depends_on closes a cycle iff depends_on already reaches story.
-    path = await _cycle(
-        conn,
-        story.project_id,
-        ("s", depends_on.id),
-        depends_on.epic_id,
-        ("s", story.id),
-        story.epic_id,
-    )
+    path = await _cycle(conn, story.project_id, _at(depends_on), _at(story))
     if path is not None:
         raise await _reject(conn, [("s", story.id), *path])
-    edge_id = new_id()
+    ends = {
+        "story_id": story.id,
+        "story_epic_id": story.epic_id,
+        "depends_on_story_id": depends_on.id,
+        "depends_on_epic_id": depends_on.epic_id,
+    }
     try:
-        await repository.insert_story_edge(
-            conn,
-            tenant_id=principal.tenant,
-            id=edge_id,
-            project_id=story.project_id,
-            story=story,
-            depends_on=depends_on,
-        )
+        edge_id = await _insert(conn, principal, STORY_EDGES, story.project_id, ends)
     except pg.ForeignKeyViolation as exc:
         # The story moved to another epic between the read and the insert.
         raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
@@ -227,16 +238,9 @@ async def create_epic_dependency(
     path = await _epic_cycle(conn, epic, depends_on)
     if path is not None:
         raise await _reject(conn, path)
-    edge_id = new_id()
+    ends = {"epic_id": epic.id, "depends_on_epic_id": depends_on.id}
     try:
-        await repository.insert_epic_edge(
-            conn,
-            tenant_id=principal.tenant,
-            id=edge_id,
-            project_id=epic.project_id,
-            epic=epic.id,
-            depends_on=depends_on.id,
-        )
+        edge_id = await _insert(conn, principal, EPIC_EDGES, epic.project_id, ends)
     except pg.ForeignKeyViolation as exc:
         # An epic was deleted by a transaction that committed while this one waited.
         raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
@@ -253,14 +257,7 @@ async def _epic_cycle(
         back = shortest_path(pairs, depends_on.id, lambda e: e == epic.id)
         assert back is not None
         return [("e", epic.id), *(("e", e) for e in back)]
-    path = await _cycle(
-        conn,
-        epic.project_id,
-        ("e", depends_on.id),
-        depends_on.id,
-        ("e", epic.id),
-        epic.id,
-    )
+    path = await _cycle(conn, epic.project_id, _at(depends_on), _at(epic))
     if path is None:
         return None
     # The path ends at a story of ``epic``; the new edge makes it wait for depends_on.
