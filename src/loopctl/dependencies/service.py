@@ -147,6 +147,8 @@ class _Edges(Generic[R, V]):
     table: repository.EdgeTable[R]
     view: Callable[[R], V]
     not_found: type[AppError]
+    # The 422 for an insert whose end changed or went while this transaction waited.
+    end_changed: tuple[str, str]
 
     @property
     def trail(self) -> audit.Trail[R]:
@@ -158,31 +160,40 @@ STORY_EDGES = _Edges(
     repository.STORY_EDGES,
     story_view,
     StoryDependencyNotFound,
+    ("story_id", "the story changed; retry"),  # it moved to another epic, or was deleted
 )
 EPIC_EDGES = _Edges(
     "epic_dependency",
     repository.EPIC_EDGES,
     epic_view,
     EpicDependencyNotFound,
+    ("epic_id", "no such epic"),  # deleted by a transaction that committed meanwhile
 )
 
 
-async def _insert(
+async def _refuse_duplicate(
+    conn: Connection, edges: _Edges[R, V], waiting: UUID, waited_for: UUID
+) -> None:
+    """A 409 naming the edge by which ``waiting`` already waits for ``waited_for``."""
+    existing = await edges.table.find(conn, waiting, waited_for)
+    if existing is not None:
+        raise DependencyExists(details={"dependency_id": str(existing)})
+
+
+async def _create(
     conn: Connection,
     principal: Principal,
     edges: _Edges[R, V],
     project_id: UUID,
     ends: dict[str, UUID],
-) -> UUID:
-    """Insert an edge between ``ends`` (its end columns); returns its id."""
+) -> R:
+    """Insert an edge between ``ends`` (its end columns) and record it."""
     edge_id = new_id()
     values = {"tenant_id": principal.tenant, "id": edge_id, "project_id": project_id}
-    await edges.table.insert(conn, values | ends)
-    return edge_id
-
-
-async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> R:
-    """The edge just inserted, with its audit entry."""
+    try:
+        await edges.table.insert(conn, values | ends)
+    except pg.ForeignKeyViolation as exc:
+        raise UnprocessableEntity.for_field(*edges.end_changed) from exc
     row = await edges.table.get(conn, edge_id)
     assert row is not None
     await edges.trail.created(conn, principal, row)
@@ -201,9 +212,7 @@ async def create_story_dependency(
     depends_on = await _story(conn, body.depends_on_story_id, "depends_on_story_id")
     if depends_on.project_id != story.project_id:
         raise DependencyAcrossProjects("story", "depends_on_story_id")
-    existing = await repository.STORY_EDGES.find(conn, story.id, depends_on.id)
-    if existing is not None:
-        raise DependencyExists(details={"dependency_id": str(existing)})
+    await _refuse_duplicate(conn, STORY_EDGES, story.id, depends_on.id)
     # story -> depends_on closes a cycle iff depends_on already reaches story.
     path = await _cycle(conn, story.project_id, _at(depends_on), _at(story))
     if path is not None:
@@ -214,12 +223,7 @@ async def create_story_dependency(
         "depends_on_story_id": depends_on.id,
         "depends_on_epic_id": depends_on.epic_id,
     }
-    try:
-        edge_id = await _insert(conn, principal, STORY_EDGES, story.project_id, ends)
-    except pg.ForeignKeyViolation as exc:
-        # The story moved to another epic between the read and the insert.
-        raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
-    return await _created(conn, principal, edge_id, STORY_EDGES)
+    return await _create(conn, principal, STORY_EDGES, story.project_id, ends)
 
 
 async def create_epic_dependency(
@@ -232,19 +236,12 @@ async def create_epic_dependency(
     if depends_on.project_id != epic.project_id:
         raise DependencyAcrossProjects("epic", "depends_on_epic_id")
     await projects.writable(conn, epic.project_id, lock=True)
-    existing = await repository.EPIC_EDGES.find(conn, epic.id, depends_on.id)
-    if existing is not None:
-        raise DependencyExists(details={"dependency_id": str(existing)})
+    await _refuse_duplicate(conn, EPIC_EDGES, epic.id, depends_on.id)
     path = await _epic_cycle(conn, epic, depends_on)
     if path is not None:
         raise await _reject(conn, path)
     ends = {"epic_id": epic.id, "depends_on_epic_id": depends_on.id}
-    try:
-        edge_id = await _insert(conn, principal, EPIC_EDGES, epic.project_id, ends)
-    except pg.ForeignKeyViolation as exc:
-        # An epic was deleted by a transaction that committed while this one waited.
-        raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
-    return await _created(conn, principal, edge_id, EPIC_EDGES)
+    return await _create(conn, principal, EPIC_EDGES, epic.project_id, ends)
 
 
 async def _epic_cycle(
