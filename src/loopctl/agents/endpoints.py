@@ -22,7 +22,6 @@ router = api_router("/agents", tag="agents")
 @router.post(
     "/register",
     status_code=201,
-    response_model=Item[Agent],
     responses=errors(AgentNameTaken, KeyBoundToOtherAgent),
 )
 async def register_agent(
@@ -34,7 +33,7 @@ async def register_agent(
     return Item(data=service.view(row))
 
 
-@router.get("", response_model=Page[Agent])
+@router.get("")
 async def list_agents(
     conn: RequestConn,
     principal: OrchestratorPrincipal,
@@ -51,7 +50,7 @@ async def list_agents(
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get("/{agent_id}", response_model=Item[Agent], responses=errors(AgentNotFound))
+@router.get("/{agent_id}", responses=errors(AgentNotFound))
 async def get_agent(
     agent_id: UUID, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> Item[Agent]:

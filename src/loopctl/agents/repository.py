@@ -1,15 +1,17 @@
 """SQL for agents."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, returning
+from loopctl.kit import repository as write
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one
 from loopctl.kit.sql import maybe
 
 
@@ -27,28 +29,9 @@ class AgentRow:
     updated_at: datetime
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    name: str,
-    agent_type: str,
-    model: str | None,
-    provider: str | None,
-    metadata: dict[str, Any],
-) -> AgentRow:
-    return await returning(
-        conn,
-        AgentRow,
-        """
-        INSERT INTO agents (tenant_id, id, name, agent_type, model, provider, metadata,
-                            last_seen_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, now())
-        RETURNING *
-        """,
-        [tenant_id, id, name, agent_type, model, provider, Jsonb(metadata)],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> AgentRow:
+    """``values``: tenant_id, id and the fields of an ``AgentRegister``."""
+    return await write.insert(conn, AgentRow, "agents", values, now=("last_seen_at",))
 
 
 async def get(conn: Connection, agent_id: UUID, *, for_update: bool = False) -> AgentRow | None:
@@ -60,42 +43,18 @@ async def get_by_name(conn: Connection, name: str) -> AgentRow | None:
     return await fetch_one(conn, AgentRow, "SELECT * FROM agents WHERE name = %s", [name])
 
 
-async def update_profile(
-    conn: Connection,
-    agent_id: UUID,
-    *,
-    model: str | None,
-    provider: str | None,
-    metadata: dict[str, Any],
-) -> AgentRow:
-    return await returning(
-        conn,
-        AgentRow,
-        """
-        UPDATE agents SET model = %s, provider = %s, metadata = %s, last_seen_at = now(),
-                          updated_at = now()
-         WHERE id = %s
-        RETURNING *
-        """,
-        [model, provider, Jsonb(metadata), agent_id],
+async def update_profile(conn: Connection, agent_id: UUID, values: Mapping[str, Any]) -> AgentRow:
+    """``values``: the profile (``service.PROFILE``); registering is a sign of life."""
+    return await write.update(
+        conn, AgentRow, "agents", agent_id, values, also="last_seen_at = now()"
     )
+
+
+_LISTING = Listing.table(AgentRow, "agents")
 
 
 async def list_page(
-    conn: Connection,
-    *,
-    agent_type: str | None,
-    order_by: sql.Composed,
-    limit: int,
-    offset: int,
+    conn: Connection, *, agent_type: str | None, order_by: sql.Composed, page: Pagination
 ) -> tuple[list[AgentRow], int]:
-    return await fetch_page(
-        conn,
-        AgentRow,
-        select=sql.SQL("SELECT * FROM agents"),
-        count_from=sql.SQL("agents"),
-        filters=Filters().given("agent_type = %(agent_type)s", agent_type=agent_type),
-        order_by=order_by,
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("agent_type = %(agent_type)s", agent_type=agent_type)
+    return await _LISTING.page(conn, filters, order_by, page)

@@ -1,6 +1,5 @@
 """Agents: the identities that agent and orchestrator keys are bound to."""
 
-from typing import Any
 from uuid import UUID
 
 from psycopg import errors as pg
@@ -16,6 +15,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
+from loopctl.kit.patch import unchanged, values_of
 from loopctl.kit.sorting import order_by
 
 
@@ -23,6 +23,11 @@ def view(row: AgentRow) -> Agent:
     return Agent.model_validate(row)
 
 
+TRAIL = audit.Trail("agent", view)
+
+
+PROFILE = ("model", "provider", "metadata")
+CREATED = ("name", "agent_type", *PROFILE)
 SORTABLE = {
     "name": "name",
     "agent_type": "agent_type",
@@ -31,39 +36,16 @@ SORTABLE = {
 }
 
 
-async def create(
-    conn: Connection,
-    actor: Actor,
-    *,
-    name: str,
-    agent_type: str,
-    model: str | None = None,
-    provider: str | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> AgentRow:
+async def create(conn: Connection, actor: Actor, body: AgentRegister) -> AgentRow:
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=actor.tenant,
-            id=new_id(),
-            name=name,
-            agent_type=agent_type,
-            model=model,
-            provider=provider,
-            metadata=metadata or {},
-        )
+        owner = {"tenant_id": actor.tenant, "id": new_id()}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise AgentNameTaken(
-            f"An agent named {name!r} already exists in this tenant", details={"name": name}
+            f"An agent named {body.name!r} already exists in this tenant",
+            details={"name": body.name},
         ) from exc
-    await audit.record(
-        conn,
-        actor,
-        entity_type="agent",
-        entity_id=row.id,
-        action="registered",
-        after=view(row),
-    )
+    await TRAIL.created(conn, actor, row, "registered")
     return row
 
 
@@ -75,16 +57,7 @@ async def register(
     Returns the agent and whether it was created.
     """
     if principal.role.at_least(Role.user):
-        row = await create(
-            conn,
-            principal,
-            name=body.name,
-            agent_type=body.agent_type,
-            model=body.model,
-            provider=body.provider,
-            metadata=body.metadata,
-        )
-        return row, True
+        return await create(conn, principal, body), True
     assert principal.agent_id is not None  # agent and orchestrator keys are always bound
     bound = await repository.get(conn, principal.agent_id, for_update=True)
     assert bound is not None
@@ -94,24 +67,9 @@ async def register(
             "that name and type, or have a user create a key for the other agent",
             details={"agent_id": str(bound.id), "name": bound.name, "agent_type": bound.agent_type},
         )
-    updated = await repository.update_profile(
-        conn, bound.id, model=body.model, provider=body.provider, metadata=body.metadata
-    )
-    before, after = view(bound), view(updated)
-    if (bound.model, bound.provider, bound.metadata) != (
-        updated.model,
-        updated.provider,
-        updated.metadata,
-    ):
-        await audit.record(
-            conn,
-            principal,
-            entity_type="agent",
-            entity_id=bound.id,
-            action="updated",
-            before=before,
-            after=after,
-        )
+    updated = await repository.update_profile(conn, bound.id, values_of(body, PROFILE))
+    if not unchanged(values_of(updated, PROFILE), bound):
+        await TRAIL.changed(conn, principal, bound, updated)
     return updated, False
 
 
@@ -135,9 +93,5 @@ async def list_agents(
     page: Pagination,
 ) -> tuple[list[AgentRow], int]:
     return await repository.list_page(
-        conn,
-        agent_type=agent_type,
-        order_by=order_by(sort, SORTABLE, "name"),
-        limit=page.limit,
-        offset=page.offset,
+        conn, agent_type=agent_type, order_by=order_by(sort, SORTABLE, "name"), page=page
     )

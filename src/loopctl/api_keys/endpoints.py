@@ -46,7 +46,6 @@ Policy = Annotated[KeyPolicy, Depends(key_policy)]
 @router.post(
     "",
     status_code=201,
-    response_model=Item[ApiKeyCreated],
     responses=errors(RoleTooHigh, KeyInGracePeriod, ApiKeyLimitReached, AgentKeyExists),
 )
 async def create_api_key(
@@ -57,7 +56,7 @@ async def create_api_key(
     return Item(data=as_created(service.view(row), raw))
 
 
-@router.get("", response_model=Page[ApiKey])
+@router.get("")
 async def list_api_keys(
     conn: RequestConn,
     principal: UserPrincipal,
@@ -76,13 +75,13 @@ async def list_api_keys(
 
 
 # Before /{api_key_id}, which would take "me" for a malformed id.
-@router.get("/me", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
+@router.get("/me", responses=errors(ApiKeyNotFound))
 async def get_my_api_key(conn: RequestConn, principal: AgentPrincipal) -> Item[ApiKey]:
     """The calling key itself: its role, its agent, its status (never its secret)."""
     return Item(data=service.view(await service.current(conn, principal)))
 
 
-@router.get("/{api_key_id}", response_model=Item[ApiKey], responses=errors(ApiKeyNotFound))
+@router.get("/{api_key_id}", responses=errors(ApiKeyNotFound))
 async def get_api_key(
     api_key_id: UUID, conn: RequestConn, principal: UserPrincipal
 ) -> Item[ApiKey]:
@@ -92,7 +91,6 @@ async def get_api_key(
 
 @router.delete(
     "/{api_key_id}",
-    response_model=Item[ApiKey],
     responses=errors(ApiKeyNotFound, KeyInGracePeriod, LastUserKey),
 )
 async def revoke_api_key(
@@ -105,7 +103,6 @@ async def revoke_api_key(
 @router.post(
     "/{api_key_id}/rotate",
     status_code=201,
-    response_model=Item[ApiKeyRotated],
     responses=errors(ApiKeyNotFound, KeyInGracePeriod, ApiKeyNotRotatable),
 )
 async def rotate_api_key(

@@ -1,14 +1,17 @@
 """SQL for API keys. The key hash is written here and never read back out."""
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import LiteralString
+from typing import Any, LiteralString
 from uuid import UUID
 
 from psycopg import sql
 
 from loopctl.api_keys.rows import ApiKeyRow
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit import repository as write
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value, returning
 from loopctl.kit.sql import maybe
 
 # status is computed with the database clock so every process agrees on expiry.
@@ -24,51 +27,18 @@ SELECT k.tenant_id, k.id, k.name, k.key_prefix, k.role, k.agent_id, a.name AS ag
 _AGENT = sql.SQL(" LEFT JOIN agents a ON a.tenant_id = k.tenant_id AND a.id = k.agent_id")
 _SELECT = sql.SQL("{} FROM api_keys k{}").format(_COLUMNS, _AGENT)
 _LIVE = "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
+_LISTING = Listing(ApiKeyRow, _SELECT, sql.SQL("api_keys k"))
 
 
-def _written(write: LiteralString) -> sql.Composed:
+def _written(write: LiteralString | sql.Composed) -> sql.Composed:
     """A write ending in ``RETURNING *``, read back as ``_SELECT`` reads a key: one statement."""
-    return sql.SQL("WITH k AS ({}) {} FROM k{}").format(sql.SQL(write), _COLUMNS, _AGENT)
+    written = sql.SQL(write) if isinstance(write, str) else write
+    return sql.SQL("WITH k AS ({}) {} FROM k{}").format(written, _COLUMNS, _AGENT)
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    name: str,
-    key_hash: str,
-    key_prefix: str,
-    role: str,
-    agent_id: UUID | None,
-    expires_at: datetime | None,
-    replaces_key_id: UUID | None,
-    created_by_key_id: UUID | None,
-) -> ApiKeyRow:
-    return await returning(
-        conn,
-        ApiKeyRow,
-        _written(
-            """
-            INSERT INTO api_keys (tenant_id, id, name, key_hash, key_prefix, role, agent_id,
-                                  expires_at, replaces_key_id, created_by_key_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING *
-            """
-        ),
-        [
-            tenant_id,
-            id,
-            name,
-            key_hash,
-            key_prefix,
-            role,
-            agent_id,
-            expires_at,
-            replaces_key_id,
-            created_by_key_id,
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> ApiKeyRow:
+    """``values``: the key's columns, its hash and display prefix among them."""
+    return await write.insert(conn, ApiKeyRow, "api_keys", values, read=_written)
 
 
 async def get(conn: Connection, key_id: UUID, *, for_update: bool = False) -> ApiKeyRow | None:
@@ -110,22 +80,15 @@ async def list_page(
     include_inactive: bool,
     role: str | None,
     agent_id: UUID | None,
-    limit: int,
-    offset: int,
+    page: Pagination,
 ) -> tuple[list[ApiKeyRow], int]:
-    return await fetch_page(
-        conn,
-        ApiKeyRow,
-        select=_SELECT,
-        count_from=sql.SQL("api_keys k"),
-        filters=Filters()
+    filters = (
+        Filters()
         .when(not include_inactive, _LIVE)
         .given("k.role = %(role)s", role=role)
-        .given("k.agent_id = %(agent)s", agent=agent_id),
-        order_by=sql.SQL("ORDER BY k.created_at DESC, k.id DESC"),
-        limit=limit,
-        offset=offset,
+        .given("k.agent_id = %(agent)s", agent=agent_id)
     )
+    return await _LISTING.page(conn, filters, "ORDER BY k.created_at DESC, k.id DESC", page)
 
 
 async def revoke(conn: Connection, key_id: UUID) -> ApiKeyRow:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from loopctl.agents import service as agents
+from loopctl.agents.schemas import AgentRegister, AgentType
 from loopctl.api_keys import repository
 from loopctl.api_keys.errors import (
     AgentKeyExists,
@@ -28,7 +29,10 @@ from loopctl.kit.pagination import Pagination
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.tenants import settings as tenant_settings
 
-AGENT_TYPE_FOR_ROLE = {Role.agent: "implementer", Role.orchestrator: "orchestrator"}
+AGENT_TYPE_FOR_ROLE: dict[Role, AgentType] = {
+    Role.agent: "implementer",
+    Role.orchestrator: "orchestrator",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class KeyPolicy:
 
 def view(row: ApiKeyRow) -> ApiKey:
     return ApiKey.model_validate(row)
+
+
+TRAIL = audit.Trail("api_key", view)
 
 
 async def issue(
@@ -56,20 +63,20 @@ async def issue(
     raw = generate_key()
     row = await repository.insert(
         conn,
-        tenant_id=actor.tenant,
-        id=new_id(),
-        name=name,
-        key_hash=hasher.digest(raw),
-        key_prefix=display_prefix(raw),
-        role=role.value,
-        agent_id=agent_id,
-        expires_at=expires_at,
-        replaces_key_id=replaces_key_id,
-        created_by_key_id=actor.key_id,
+        {
+            "tenant_id": actor.tenant,
+            "id": new_id(),
+            "name": name,
+            "key_hash": hasher.digest(raw),
+            "key_prefix": display_prefix(raw),
+            "role": role.value,
+            "agent_id": agent_id,
+            "expires_at": expires_at,
+            "replaces_key_id": replaces_key_id,
+            "created_by_key_id": actor.key_id,
+        },
     )
-    await audit.record(
-        conn, actor, entity_type="api_key", entity_id=row.id, action="created", after=view(row)
-    )
+    await TRAIL.created(conn, actor, row)
     return row, raw
 
 
@@ -89,7 +96,9 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
         if body.agent_id is not None:
             raise UnprocessableEntity.for_field("agent_id", "no agent with this id")
         assert body.agent_name is not None
-        agent = await agents.create(conn, principal, name=body.agent_name, agent_type=expected)
+        agent = await agents.create(
+            conn, principal, AgentRegister(name=body.agent_name, agent_type=expected)
+        )
     elif agent.agent_type != expected:
         field = "agent_id" if body.agent_id is not None else "agent_name"
         raise UnprocessableEntity.for_field(
@@ -109,15 +118,7 @@ async def _bind_agent(conn: Connection, principal: Principal, body: ApiKeyCreate
             )
         # An expired key no longer counts as the agent's key: retire it for good.
         revoked = await repository.revoke(conn, current.id)
-        await audit.record(
-            conn,
-            principal,
-            entity_type="api_key",
-            entity_id=current.id,
-            action="revoked",
-            before=view(current),
-            after=view(revoked),
-        )
+        await TRAIL.changed(conn, principal, current, revoked, "revoked")
     return agent.id
 
 
@@ -180,8 +181,7 @@ async def list_keys(
         include_inactive=include_revoked,
         role=role,
         agent_id=agent_id,
-        limit=page.limit,
-        offset=page.offset,
+        page=page,
     )
 
 
@@ -195,15 +195,7 @@ async def revoke(conn: Connection, principal: Principal, key_id: UUID) -> ApiKey
         if live == [row.id]:
             raise LastUserKey()
     revoked = await repository.revoke(conn, key_id)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="api_key",
-        entity_id=key_id,
-        action="revoked",
-        before=view(row),
-        after=view(revoked),
-    )
+    await TRAIL.changed(conn, principal, row, revoked, "revoked")
     return revoked
 
 
@@ -224,15 +216,7 @@ async def rotate(
         grace = settings.api_key_rotation_grace_hours
     expires_at = _expiry(body.expires_at, settings.api_key_default_ttl_days, "expires_at")
     old = await repository.mark_rotated(conn, key_id, datetime.now(UTC) + timedelta(hours=grace))
-    await audit.record(
-        conn,
-        principal,
-        entity_type="api_key",
-        entity_id=key_id,
-        action="rotated",
-        before=view(row),
-        after=view(old),
-    )
+    await TRAIL.changed(conn, principal, row, old, "rotated")
     new, raw = await issue(
         conn,
         principal,

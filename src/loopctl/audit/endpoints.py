@@ -3,62 +3,36 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends
 
 from loopctl.audit import events, queries
-from loopctl.audit.schemas import ActionQuery, AuditEntry, EntityTypeQuery, EventIn, ProjectQuery
+from loopctl.audit.schemas import AuditEntry, AuditQuery, EventIn
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
 from loopctl.kit.openapi import errors
 from loopctl.kit.pagination import PageParams, page_of
 from loopctl.kit.routers import api_router
-from loopctl.kit.schemas import InputTimestamp, Item, Page
+from loopctl.kit.schemas import Item, Page
 from loopctl.projects.errors import ProjectNotFound
 from loopctl.stories.errors import StoryNotFound
 
 router = api_router(tag="audit")
 
 
-@router.get("/audit", response_model=Page[AuditEntry])
+@router.get("/audit")
 async def search_audit(
     conn: RequestConn,
     principal: UserPrincipal,
+    query: Annotated[AuditQuery, Depends()],
     page: PageParams,
-    entity_type: EntityTypeQuery = None,
-    entity_id: Annotated[UUID | None, Query(description="Only entries about this entity")] = None,
-    action: ActionQuery = None,
-    actor: Annotated[
-        UUID | None, Query(description="Only entries made by this agent id or API key id")
-    ] = None,
-    project_id: ProjectQuery = None,
-    start: Annotated[
-        InputTimestamp | None,
-        Query(alias="from", description="Only entries at or after this time (ISO 8601)"),
-    ] = None,
-    end: Annotated[
-        InputTimestamp | None,
-        Query(alias="to", description="Only entries at or before this time (ISO 8601)"),
-    ] = None,
 ) -> Page[AuditEntry]:
     """Search the tenant's audit log, newest first."""
-    rows, total = await queries.search(
-        conn,
-        principal,
-        page,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor=actor,
-        project_id=project_id,
-        start=start,
-        end=end,
-    )
+    rows, total = await queries.search(conn, principal, query, page)
     return page_of([queries.view(r) for r in rows], total, page)
 
 
 @router.get(
     "/stories/{story_id}/history",
-    response_model=Page[AuditEntry],
     responses=errors(StoryNotFound),
 )
 async def story_history(
@@ -72,7 +46,6 @@ async def story_history(
 @router.post(
     "/audit/events",
     status_code=201,
-    response_model=Item[AuditEntry],
     responses=errors(ProjectNotFound, StoryNotFound),
 )
 async def report_event(

@@ -1,11 +1,10 @@
 """Reading the audit log: the tenant-wide search and one story's history."""
 
-from datetime import datetime
 from uuid import UUID
 
 from loopctl.audit import repository
-from loopctl.audit.repository import AuditQuery, AuditRow
-from loopctl.audit.schemas import AuditEntry
+from loopctl.audit.repository import AuditRow
+from loopctl.audit.schemas import AuditEntry, AuditQuery
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
@@ -19,25 +18,9 @@ def view(row: AuditRow) -> AuditEntry:
 async def search(
     conn: Connection,
     principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
+    query: AuditQuery,
     page: Pagination,
-    *,
-    entity_type: str | None = None,
-    entity_id: UUID | None = None,
-    action: str | None = None,
-    actor: UUID | None = None,
-    project_id: UUID | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
 ) -> tuple[list[AuditRow], int]:
-    query = AuditQuery(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor=actor,
-        project_id=project_id,
-        start=start,
-        end=end,
-    )
     return await repository.search(conn, query, page)
 
 

@@ -1,17 +1,17 @@
 """SQL for the append-only audit log."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
-from psycopg.types.json import Json, Jsonb
+from psycopg.types.json import Json
 
+from loopctl.audit.schemas import AuditQuery
 from loopctl.database.connections import Connection
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.repository import Filters, fetch_all, fetch_page
+from loopctl.kit.repository import Filters, Listing, add, fetch_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,46 +34,9 @@ class AuditRow:
     txid: str
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID | None,
-    entity_type: str,
-    entity_id: UUID,
-    action: str,
-    actor_key_id: UUID | None,
-    actor_agent_id: UUID | None,
-    actor_role: str,
-    actor_label: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    request_id: str | None,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO audit_log (tenant_id, id, project_id, entity_type, entity_id, action,
-                               actor_key_id, actor_agent_id, actor_role, actor_label,
-                               before, after, request_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        [
-            tenant_id,
-            id,
-            project_id,
-            entity_type,
-            entity_id,
-            action,
-            actor_key_id,
-            actor_agent_id,
-            actor_role,
-            actor_label,
-            None if before is None else Jsonb(before),
-            None if after is None else Jsonb(after),
-            request_id,
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> None:
+    """``values``: one entry's columns (``service.record`` names them)."""
+    await add(conn, "audit_log", values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,17 +118,7 @@ async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AuditQuery:
-    """The filters of an audit search; None means "any"."""
-
-    entity_type: str | None = None
-    entity_id: UUID | None = None
-    action: str | None = None
-    actor: UUID | None = None
-    project_id: UUID | None = None
-    start: datetime | None = None
-    end: datetime | None = None
+_LISTING = Listing.table(AuditRow, "audit_log")
 
 
 async def search(
@@ -182,16 +135,7 @@ async def search(
         .given("created_at >= %(start)s", start=query.start)
         .given("created_at <= %(end)s", end=query.end)
     )
-    return await fetch_page(
-        conn,
-        AuditRow,
-        select=sql.SQL("SELECT * FROM audit_log"),
-        count_from=sql.SQL("audit_log"),
-        filters=filters,
-        order_by=sql.SQL("ORDER BY created_at DESC, id DESC"),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await _LISTING.page(conn, filters, "ORDER BY created_at DESC, id DESC", page)
 
 
 async def history(
@@ -201,13 +145,4 @@ async def history(
     that, and not created_at, which is when the writing transaction began)."""
     filters = Filters(entity_type=entity_type, entity_id=entity_id)
     filters.when(True, "entity_type = %(entity_type)s AND entity_id = %(entity_id)s")
-    return await fetch_page(
-        conn,
-        AuditRow,
-        select=sql.SQL("SELECT * FROM audit_log"),
-        count_from=sql.SQL("audit_log"),
-        filters=filters,
-        order_by=sql.SQL("ORDER BY txid, id"),
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await _LISTING.page(conn, filters, "ORDER BY txid, id", page)

@@ -1,5 +1,6 @@
 """Audit entry response bodies and the query parameters that filter them."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -7,7 +8,7 @@ from fastapi import Query
 from pydantic import Field, StringConstraints
 
 from loopctl.kit.fields import NO_NUL
-from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
+from loopctl.kit.schemas import Input, InputTimestamp, Metadata, Output, Timestamp
 
 # Entity types and actions are short words ("story", "verified"); longer input is a mistake.
 Word = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -15,6 +16,27 @@ Word = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO
 EntityTypeQuery = Annotated[Word | None, Query(description="Only entries about this entity type")]
 ActionQuery = Annotated[Word | None, Query(description="Only entries with this action")]
 ProjectQuery = Annotated[UUID | None, Query(description="Only entries of this project")]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """The filters of an audit search, each a query parameter of GET /audit; None: any."""
+
+    entity_type: EntityTypeQuery = None
+    entity_id: Annotated[UUID | None, Query(description="Only entries about this entity")] = None
+    action: ActionQuery = None
+    actor: Annotated[
+        UUID | None, Query(description="Only entries made by this agent id or API key id")
+    ] = None
+    project_id: ProjectQuery = None
+    start: Annotated[
+        InputTimestamp | None,
+        Query(alias="from", description="Only entries at or after this time (ISO 8601)"),
+    ] = None
+    end: Annotated[
+        InputTimestamp | None,
+        Query(alias="to", description="Only entries at or before this time (ISO 8601)"),
+    ] = None
 
 
 class AuditEntry(Output):

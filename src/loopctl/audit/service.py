@@ -1,8 +1,8 @@
 """The one call every mutating service makes, in its own transaction, to append an audit row."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -36,19 +36,21 @@ async def record(
 ) -> None:
     await repository.insert(
         conn,
-        tenant_id=tenant_id or actor.tenant,
-        id=new_id(),
-        project_id=project_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        actor_key_id=actor.key_id,
-        actor_agent_id=actor.agent_id,
-        actor_role=actor.role_name,
-        actor_label=actor.label,
-        before=_plain(before),
-        after=_plain(after),
-        request_id=actor.request_id,
+        {
+            "tenant_id": tenant_id or actor.tenant,
+            "id": new_id(),
+            "project_id": project_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "actor_key_id": actor.key_id,
+            "actor_agent_id": actor.agent_id,
+            "actor_role": actor.role_name,
+            "actor_label": actor.label,
+            "before": _plain(before),
+            "after": _plain(after),
+            "request_id": actor.request_id,
+        },
     )
 
 
@@ -91,3 +93,54 @@ async def record_many(conn: Connection, actor: Actor, entries: Sequence[Entry]) 
         actor_label=actor.label,
         request_id=actor.request_id,
     )
+
+
+class Entity(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+E = TypeVar("E", bound=Entity)
+
+
+def _no_project(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Trail(Generic[E]):
+    """How one kind of entity enters the log: its type, its public view, its project.
+
+    A domain declares one (``TRAIL = audit.Trail("epic", view, lambda r: r.project_id)``)
+    and records each change with one call, so every domain writes its entries alike.
+    """
+
+    entity_type: str
+    view: Callable[[E], Snapshot]
+    project: Callable[[E], UUID | None] = _no_project
+
+    async def created(
+        self, conn: Connection, actor: Actor, row: E, action: str = "created"
+    ) -> None:
+        await record(conn, actor, **self._about(row), action=action, after=self.view(row))
+
+    async def changed(
+        self, conn: Connection, actor: Actor, before: E, after: E, action: str = "updated"
+    ) -> None:
+        before_view, after_view = self.view(before), self.view(after)
+        about = self._about(after)
+        await record(conn, actor, **about, action=action, before=before_view, after=after_view)
+
+    async def deleted(
+        self, conn: Connection, actor: Actor, row: E, removed: Snapshot, action: str = "deleted"
+    ) -> None:
+        """``removed`` is what the deletion answered (the row and what went with it)."""
+        await record(conn, actor, **self._about(row), action=action, before=removed)
+
+    def _about(self, row: E) -> dict[str, Any]:
+        """Which entity an entry is about: its type, id and project."""
+        return {
+            "entity_type": self.entity_type,
+            "entity_id": row.id,
+            "project_id": self.project(row),
+        }

@@ -2,8 +2,10 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import LiteralString, NamedTuple
 from uuid import UUID
+
+from psycopg import sql
 
 from loopctl.database.connections import Connection, fetch_row
 
@@ -39,26 +41,25 @@ async def resolve_key(conn: Connection, digest: str) -> KeyIdentity | None:
     return None if row is None else KeyIdentity(*row)
 
 
-async def touch_keys(conn: Connection, ids: Sequence[UUID], times: Sequence[datetime]) -> None:
-    await conn.execute(
-        """
-        UPDATE api_keys k SET last_used_at = v.at
+def _touch(table: LiteralString, column: LiteralString) -> sql.Composed:
+    """Each row's ``column`` moved forward to its time, never back (out-of-order flushes)."""
+    return sql.SQL("""
+        UPDATE {table} t SET {column} = v.at
           FROM unnest(%s::uuid[], %s::timestamptz[]) AS v(id, at)
-         WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)
-        """,
-        [list(ids), list(times)],
-    )
+         WHERE t.id = v.id AND (t.{column} IS NULL OR t.{column} < v.at)
+        """).format(table=sql.Identifier(table), column=sql.Identifier(column))
+
+
+_TOUCH_KEYS = _touch("api_keys", "last_used_at")
+_TOUCH_AGENTS = _touch("agents", "last_seen_at")
+
+
+async def touch_keys(conn: Connection, ids: Sequence[UUID], times: Sequence[datetime]) -> None:
+    await conn.execute(_TOUCH_KEYS, [list(ids), list(times)])
 
 
 async def touch_agents(conn: Connection, ids: Sequence[UUID], times: Sequence[datetime]) -> None:
-    await conn.execute(
-        """
-        UPDATE agents a SET last_seen_at = v.at
-          FROM unnest(%s::uuid[], %s::timestamptz[]) AS v(id, at)
-         WHERE a.id = v.id AND (a.last_seen_at IS NULL OR a.last_seen_at < v.at)
-        """,
-        [list(ids), list(times)],
-    )
+    await conn.execute(_TOUCH_AGENTS, [list(ids), list(times)])
 
 
 async def add_hits(conn: Connection, rows: Sequence[tuple[bytes, int, int, int]]) -> None:

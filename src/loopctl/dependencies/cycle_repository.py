@@ -11,36 +11,48 @@ path from Y's epic to X's epic; then the story-level walk never leaves those epi
 ``EXISTS`` lets PostgreSQL stop the recursive walk at the first hit.
 """
 
+from typing import LiteralString
 from uuid import UUID
 
 from psycopg import sql
 
 from loopctl.database.connections import Connection
 
+Step = tuple[LiteralString, LiteralString]
+
+
 # Epic-level steps: epic edges, and the epic pairs of story edges (index-only scans on
 # story_dependencies_epics_idx and, backwards, story_dependencies_epics_reverse_idx).
-_FORWARD = sql.SQL("""
-forward(e) AS (
-    SELECT %(start)s::uuid
+def _epic_walk(name: LiteralString, origin: LiteralString, story: Step, epic: Step) -> sql.Composed:
+    """The epics reachable from ``%(origin)s`` by epic-level steps, as CTE ``name``; each
+    step is (the column matched to the current epic, the column that is the next epic)."""
+    return sql.SQL("""
+{name}(e) AS (
+    SELECT {origin}::uuid
     UNION
-    SELECT n.e FROM forward f CROSS JOIN LATERAL (
-        SELECT d.depends_on_epic_id AS e FROM story_dependencies d
-         WHERE d.project_id = %(project)s AND d.story_epic_id = f.e
+    SELECT n.e FROM {name} w CROSS JOIN LATERAL (
+        SELECT d.{story_at} AS e FROM story_dependencies d
+         WHERE d.project_id = %(project)s AND d.{story_from} = w.e
         UNION ALL
-        SELECT d.depends_on_epic_id FROM epic_dependencies d WHERE d.epic_id = f.e
+        SELECT d.{epic_at} FROM epic_dependencies d WHERE d.{epic_from} = w.e
     ) n
-)""")
-_BACKWARD = sql.SQL("""
-backward(e) AS (
-    SELECT %(goal)s::uuid
-    UNION
-    SELECT n.e FROM backward b CROSS JOIN LATERAL (
-        SELECT d.story_epic_id AS e FROM story_dependencies d
-         WHERE d.project_id = %(project)s AND d.depends_on_epic_id = b.e
-        UNION ALL
-        SELECT d.epic_id FROM epic_dependencies d WHERE d.depends_on_epic_id = b.e
-    ) n
-)""")
+)""").format(
+        name=sql.Identifier(name),
+        origin=sql.Placeholder(origin),
+        story_from=sql.Identifier(story[0]),
+        story_at=sql.Identifier(story[1]),
+        epic_from=sql.Identifier(epic[0]),
+        epic_at=sql.Identifier(epic[1]),
+    )
+
+
+# Forward follows edges to what they depend on; backward, to what depends on them.
+_FORWARD = _epic_walk(
+    "forward", "start", ("story_epic_id", "depends_on_epic_id"), ("epic_id", "depends_on_epic_id")
+)
+_BACKWARD = _epic_walk(
+    "backward", "goal", ("depends_on_epic_id", "story_epic_id"), ("depends_on_epic_id", "epic_id")
+)
 _EPIC_REACHES = sql.SQL(
     "WITH RECURSIVE {} SELECT EXISTS (SELECT 1 FROM forward WHERE e = %(goal)s)"
 ).format(_FORWARD)

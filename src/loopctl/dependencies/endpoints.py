@@ -54,7 +54,6 @@ CREATE_ERRORS = errors(
 @router.post(
     "/story_dependencies",
     status_code=201,
-    response_model=Item[StoryDependency],
     responses=CREATE_ERRORS,
 )
 async def create_story_dependency(
@@ -67,7 +66,6 @@ async def create_story_dependency(
 
 @router.delete(
     "/story_dependencies/{dependency_id}",
-    response_model=Item[StoryDependency],
     responses=errors(StoryDependencyNotFound, ProjectArchived),
 )
 async def delete_story_dependency(
@@ -80,7 +78,6 @@ async def delete_story_dependency(
 @router.post(
     "/epic_dependencies",
     status_code=201,
-    response_model=Item[EpicDependency],
     responses=CREATE_ERRORS,
 )
 async def create_epic_dependency(
@@ -93,7 +90,6 @@ async def create_epic_dependency(
 
 @router.delete(
     "/epic_dependencies/{dependency_id}",
-    response_model=Item[EpicDependency],
     responses=errors(EpicDependencyNotFound, ProjectArchived),
 )
 async def delete_epic_dependency(
@@ -105,7 +101,6 @@ async def delete_epic_dependency(
 
 @router.get(
     "/epics/{epic_id}/story_dependencies",
-    response_model=Page[StoryDependency],
     responses=errors(EpicNotFound),
 )
 async def list_story_dependencies(
@@ -118,7 +113,6 @@ async def list_story_dependencies(
 
 @router.get(
     "/projects/{project_id}/epic_dependencies",
-    response_model=Page[EpicDependency],
     responses=errors(ProjectNotFound),
 )
 async def list_epic_dependencies(
@@ -146,7 +140,6 @@ async def get_dependency_graph(
 
 @router.get(
     "/projects/{project_id}/critical_path",
-    response_model=Item[CriticalPath],
     responses=errors(ProjectNotFound, TooManyHeavyRequests),
 )
 async def get_critical_path(
@@ -157,7 +150,7 @@ async def get_critical_path(
         return Item(data=await graph_service.critical_path(conn, principal, project_id))
 
 
-@router.get("/stories/ready", response_model=Page[WorkItem], responses=errors(ProjectNotFound))
+@router.get("/stories/ready", responses=errors(ProjectNotFound))
 async def list_ready(
     conn: RequestConn,
     principal: AgentPrincipal,
@@ -172,7 +165,7 @@ async def list_ready(
     return page_of(rows, total, page)
 
 
-@router.get("/stories/blocked", response_model=Page[BlockedItem], responses=errors(ProjectNotFound))
+@router.get("/stories/blocked", responses=errors(ProjectNotFound))
 async def list_blocked(
     conn: RequestConn,
     principal: AgentPrincipal,

@@ -67,27 +67,24 @@ class StoryDependencyFields(Output):
     )
 
 
+def _other_end(role: str, other: LinkedStory) -> dict[str, object]:
+    """The other story's fields, named for its ``role`` on the edge (``depends_on`` or
+    ``dependent``)."""
+    return {
+        "dependency_id": other.dependency_id,
+        f"{role}_story_id": other.story_id,
+        f"{role}_story_number": other.number,
+        f"{role}_story_title": other.title,
+        f"{role}_epic_id": other.epic_id,
+        f"{role}_agent_status": other.agent_status,
+        f"{role}_verified_status": other.verified_status,
+    }
+
+
 def dependency_link(story_id: UUID, other: LinkedStory) -> DependencyLink:
-    return DependencyLink(
-        dependency_id=other.dependency_id,
-        story_id=story_id,
-        depends_on_story_id=other.story_id,
-        depends_on_story_number=other.number,
-        depends_on_story_title=other.title,
-        depends_on_epic_id=other.epic_id,
-        depends_on_agent_status=other.agent_status,
-        depends_on_verified_status=other.verified_status,
-    )
+    return DependencyLink.model_validate({"story_id": story_id, **_other_end("depends_on", other)})
 
 
 def dependent_link(story_id: UUID, other: LinkedStory) -> DependentLink:
-    return DependentLink(
-        dependency_id=other.dependency_id,
-        dependent_story_id=other.story_id,
-        dependent_story_number=other.number,
-        dependent_story_title=other.title,
-        dependent_epic_id=other.epic_id,
-        dependent_agent_status=other.agent_status,
-        dependent_verified_status=other.verified_status,
-        depends_on_story_id=story_id,
-    )
+    fields = {"depends_on_story_id": story_id, **_other_end("dependent", other)}
+    return DependentLink.model_validate(fields)

@@ -6,14 +6,19 @@ source, first between epics (cheap, ~200 nodes) and then, only when the epics al
 between stories restricted to the epics that lie on some epic-level path.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Generic, LiteralString, TypeVar
 from uuid import UUID
 
 from psycopg import sql
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, add, fetch_one, fetch_value
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,46 @@ _EPIC_EDGE = sql.SQL(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeTable(Generic[R]):
+    """The statements story edges and epic edges share, on one of their tables."""
+
+    table: LiteralString
+    ends: tuple[LiteralString, LiteralString]  # (the end that waits, the end waited for)
+    edges: Listing[R]  # an edge with its ends' numbers (a join); its rows are ``d``
+
+    async def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        await add(conn, self.table, values)
+
+    async def get(self, conn: Connection, edge_id: UUID) -> R | None:
+        query = sql.SQL("{} WHERE d.id = %s").format(self.edges.select)
+        return await fetch_one(conn, self.edges.row, query, [edge_id])
+
+    async def find(self, conn: Connection, waiting: UUID, waited_for: UUID) -> UUID | None:
+        """The edge by which ``waiting`` already waits for ``waited_for``, if any."""
+        query = sql.SQL("SELECT id FROM {} WHERE {} = %s AND {} = %s").format(
+            sql.Identifier(self.table), *map(sql.Identifier, self.ends)
+        )
+        found: UUID | None = await fetch_value(conn, query, [waiting, waited_for])
+        return found
+
+    async def delete(self, conn: Connection, edge_id: UUID) -> None:
+        query = sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(self.table))
+        await conn.execute(query, [edge_id])
+
+
+STORY_EDGES = EdgeTable(
+    "story_dependencies",
+    ("story_id", "depends_on_story_id"),
+    Listing(StoryDependencyRow, _STORY_EDGE, sql.SQL("story_dependencies d")),
+)
+EPIC_EDGES = EdgeTable(
+    "epic_dependencies",
+    ("epic_id", "depends_on_epic_id"),
+    Listing(EpicDependencyRow, _EPIC_EDGE, sql.SQL("epic_dependencies d")),
+)
+
+
 async def story_end(conn: Connection, story_id: UUID) -> StoryEnd | None:
     return await fetch_one(
         conn,
@@ -87,109 +132,20 @@ async def epic_end(conn: Connection, epic_id: UUID) -> EpicEnd | None:
     )
 
 
-# --- story edges ---------------------------------------------------------------------------
-
-
-async def insert_story_edge(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID,
-    story: StoryEnd,
-    depends_on: StoryEnd,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO story_dependencies (tenant_id, id, project_id, story_id, story_epic_id,
-                                        depends_on_story_id, depends_on_epic_id)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
-        """,
-        [tenant_id, id, project_id, story.id, story.epic_id, depends_on.id, depends_on.epic_id],
-    )
-
-
-async def get_story_edge(conn: Connection, edge_id: UUID) -> StoryDependencyRow | None:
-    return await fetch_one(
-        conn, StoryDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_STORY_EDGE), [edge_id]
-    )
-
-
-async def find_story_edge(conn: Connection, story_id: UUID, depends_on: UUID) -> UUID | None:
-    found: UUID | None = await fetch_value(
-        conn,
-        "SELECT id FROM story_dependencies WHERE story_id = %s AND depends_on_story_id = %s",
-        [story_id, depends_on],
-    )
-    return found
-
-
-async def delete_story_edge(conn: Connection, edge_id: UUID) -> None:
-    await conn.execute("DELETE FROM story_dependencies WHERE id = %s", [edge_id])
-
-
 async def story_edges_of_epic(
-    conn: Connection, *, project_id: UUID, epic_id: UUID, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, epic_id: UUID, page: Pagination
 ) -> tuple[list[StoryDependencyRow], int]:
     """Edges with either end in the epic, oldest first."""
-    return await fetch_page(
-        conn,
-        StoryDependencyRow,
-        select=_STORY_EDGE,
-        count_from=sql.SQL("story_dependencies d"),
-        filters=Filters()
+    filters = (
+        Filters()
         .given("d.project_id = %(project)s", project=project_id)
-        .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id),
-        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
-        limit=limit,
-        offset=offset,
+        .given("(d.story_epic_id = %(epic)s OR d.depends_on_epic_id = %(epic)s)", epic=epic_id)
     )
-
-
-# --- epic edges ----------------------------------------------------------------------------
-
-
-async def insert_epic_edge(
-    conn: Connection, *, tenant_id: UUID, id: UUID, project_id: UUID, epic: UUID, depends_on: UUID
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO epic_dependencies (tenant_id, id, project_id, epic_id, depends_on_epic_id)
-        VALUES (%s, %s, %s, %s, %s)
-        """,
-        [tenant_id, id, project_id, epic, depends_on],
-    )
-
-
-async def get_epic_edge(conn: Connection, edge_id: UUID) -> EpicDependencyRow | None:
-    return await fetch_one(
-        conn, EpicDependencyRow, sql.SQL("{} WHERE d.id = %s").format(_EPIC_EDGE), [edge_id]
-    )
-
-
-async def find_epic_edge(conn: Connection, epic_id: UUID, depends_on: UUID) -> UUID | None:
-    found: UUID | None = await fetch_value(
-        conn,
-        "SELECT id FROM epic_dependencies WHERE epic_id = %s AND depends_on_epic_id = %s",
-        [epic_id, depends_on],
-    )
-    return found
-
-
-async def delete_epic_edge(conn: Connection, edge_id: UUID) -> None:
-    await conn.execute("DELETE FROM epic_dependencies WHERE id = %s", [edge_id])
+    return await STORY_EDGES.edges.page(conn, filters, "ORDER BY d.created_at, d.id", page)
 
 
 async def epic_edges_of_project(
-    conn: Connection, *, project_id: UUID, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, page: Pagination
 ) -> tuple[list[EpicDependencyRow], int]:
-    return await fetch_page(
-        conn,
-        EpicDependencyRow,
-        select=_EPIC_EDGE,
-        count_from=sql.SQL("epic_dependencies d"),
-        filters=Filters().given("d.project_id = %(project)s", project=project_id),
-        order_by=sql.SQL("ORDER BY d.created_at, d.id"),
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("d.project_id = %(project)s", project=project_id)
+    return await EPIC_EDGES.edges.page(conn, filters, "ORDER BY d.created_at, d.id", page)

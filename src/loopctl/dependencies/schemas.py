@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from loopctl.kit.schemas import Input, Output, Timestamp
-from loopctl.stories.schemas import AgentStatus, VerifiedStatus
+from loopctl.stories.schemas import AgentStatus, StoryHeading, VerifiedStatus
 
 
 class StoryDependencyCreate(Input):
@@ -49,15 +49,9 @@ class CycleStep(Output):
     number: str | int
 
 
-class WorkItem(Output):
+class WorkItem(StoryHeading):
     """A story in the ready and blocked lists."""
 
-    id: UUID
-    project_id: UUID
-    epic_id: UUID
-    epic_number: int
-    number: str
-    title: str
     estimated_hours: float | None
     agent_status: AgentStatus
     verified_status: VerifiedStatus

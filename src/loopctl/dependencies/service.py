@@ -6,7 +6,7 @@ concurrent inserts that would together close a cycle run one after the other, an
 second one sees the first.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -71,16 +71,22 @@ async def _epic(conn: Connection, epic_id: UUID, field: str) -> EpicEnd:
     return found
 
 
+def _at(end: StoryEnd | EpicEnd) -> tuple[cycles.Node, UUID]:
+    """An end of an edge as the cycle check walks it: its node, and the epic it is in."""
+    if isinstance(end, StoryEnd):
+        return ("s", end.id), end.epic_id
+    return ("e", end.id), end.id
+
+
 async def _cycle(
     conn: Connection,
     project_id: UUID,
-    start: cycles.Node,
-    start_epic: UUID,
-    goal: cycles.Node,
-    goal_epic: UUID,
+    start_at: tuple[cycles.Node, UUID],
+    goal_at: tuple[cycles.Node, UUID],
 ) -> list[cycles.Node] | None:
     """The path by which ``start`` already reaches ``goal`` (a story, or any story of an
     epic), or None. Only a rejected edge pays for naming the path."""
+    (start, start_epic), (goal, goal_epic) = start_at, goal_at
     between = await cycles.epics_between(conn, project_id, start_epic, goal_epic)
     if not between or not await cycles.reaches(conn, start, start_epic, goal, between):
         return None
@@ -138,41 +144,59 @@ class _Edges(Generic[R, V]):
     """What creating and deleting differ in between story and epic edges."""
 
     entity_type: str
-    get: Callable[[Connection, UUID], Awaitable[R | None]]
-    delete: Callable[[Connection, UUID], Awaitable[None]]
+    table: repository.EdgeTable[R]
     view: Callable[[R], V]
     not_found: type[AppError]
+    # The 422 for an insert whose end changed or went while this transaction waited.
+    end_changed: tuple[str, str]
+
+    @property
+    def trail(self) -> audit.Trail[R]:
+        return audit.Trail(self.entity_type, self.view, lambda row: row.project_id)
 
 
 STORY_EDGES = _Edges(
     "story_dependency",
-    repository.get_story_edge,
-    repository.delete_story_edge,
+    repository.STORY_EDGES,
     story_view,
     StoryDependencyNotFound,
+    ("story_id", "the story changed; retry"),  # it moved to another epic, or was deleted
 )
 EPIC_EDGES = _Edges(
     "epic_dependency",
-    repository.get_epic_edge,
-    repository.delete_epic_edge,
+    repository.EPIC_EDGES,
     epic_view,
     EpicDependencyNotFound,
+    ("epic_id", "no such epic"),  # deleted by a transaction that committed meanwhile
 )
 
 
-async def _created(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> R:
-    """The edge just inserted, with its audit entry."""
-    row = await edges.get(conn, edge_id)
+async def _refuse_duplicate(
+    conn: Connection, edges: _Edges[R, V], waiting: UUID, waited_for: UUID
+) -> None:
+    """A 409 naming the edge by which ``waiting`` already waits for ``waited_for``."""
+    existing = await edges.table.find(conn, waiting, waited_for)
+    if existing is not None:
+        raise DependencyExists(details={"dependency_id": str(existing)})
+
+
+async def _create(
+    conn: Connection,
+    principal: Principal,
+    edges: _Edges[R, V],
+    project_id: UUID,
+    ends: dict[str, UUID],
+) -> R:
+    """Insert an edge between ``ends`` (its end columns) and record it."""
+    edge_id = new_id()
+    values = {"tenant_id": principal.tenant, "id": edge_id, "project_id": project_id}
+    try:
+        await edges.table.insert(conn, values | ends)
+    except pg.ForeignKeyViolation as exc:
+        raise UnprocessableEntity.for_field(*edges.end_changed) from exc
+    row = await edges.table.get(conn, edge_id)
     assert row is not None
-    await audit.record(
-        conn,
-        principal,
-        entity_type=edges.entity_type,
-        entity_id=row.id,
-        action="created",
-        after=edges.view(row),
-        project_id=row.project_id,
-    )
+    await edges.trail.created(conn, principal, row)
     await claim_order.refresh(conn, row.project_id)
     return row
 
@@ -189,34 +213,18 @@ async def create_story_dependency(
     depends_on = await _story(conn, body.depends_on_story_id, "depends_on_story_id")
     if depends_on.project_id != story.project_id:
         raise DependencyAcrossProjects("story", "depends_on_story_id")
-    existing = await repository.find_story_edge(conn, story.id, depends_on.id)
-    if existing is not None:
-        raise DependencyExists(details={"dependency_id": str(existing)})
+    await _refuse_duplicate(conn, STORY_EDGES, story.id, depends_on.id)
     # story -> depends_on closes a cycle iff depends_on already reaches story.
-    path = await _cycle(
-        conn,
-        story.project_id,
-        ("s", depends_on.id),
-        depends_on.epic_id,
-        ("s", story.id),
-        story.epic_id,
-    )
+    path = await _cycle(conn, story.project_id, _at(depends_on), _at(story))
     if path is not None:
         raise await _reject(conn, [("s", story.id), *path])
-    edge_id = new_id()
-    try:
-        await repository.insert_story_edge(
-            conn,
-            tenant_id=principal.tenant,
-            id=edge_id,
-            project_id=story.project_id,
-            story=story,
-            depends_on=depends_on,
-        )
-    except pg.ForeignKeyViolation as exc:
-        # The story moved to another epic between the read and the insert.
-        raise UnprocessableEntity.for_field("story_id", "the story changed; retry") from exc
-    return await _created(conn, principal, edge_id, STORY_EDGES)
+    ends = {
+        "story_id": story.id,
+        "story_epic_id": story.epic_id,
+        "depends_on_story_id": depends_on.id,
+        "depends_on_epic_id": depends_on.epic_id,
+    }
+    return await _create(conn, principal, STORY_EDGES, story.project_id, ends)
 
 
 async def create_epic_dependency(
@@ -229,26 +237,12 @@ async def create_epic_dependency(
     if depends_on.project_id != epic.project_id:
         raise DependencyAcrossProjects("epic", "depends_on_epic_id")
     await projects.writable(conn, epic.project_id, lock=True)
-    existing = await repository.find_epic_edge(conn, epic.id, depends_on.id)
-    if existing is not None:
-        raise DependencyExists(details={"dependency_id": str(existing)})
+    await _refuse_duplicate(conn, EPIC_EDGES, epic.id, depends_on.id)
     path = await _epic_cycle(conn, epic, depends_on)
     if path is not None:
         raise await _reject(conn, path)
-    edge_id = new_id()
-    try:
-        await repository.insert_epic_edge(
-            conn,
-            tenant_id=principal.tenant,
-            id=edge_id,
-            project_id=epic.project_id,
-            epic=epic.id,
-            depends_on=depends_on.id,
-        )
-    except pg.ForeignKeyViolation as exc:
-        # An epic was deleted by a transaction that committed while this one waited.
-        raise UnprocessableEntity.for_field("epic_id", "no such epic") from exc
-    return await _created(conn, principal, edge_id, EPIC_EDGES)
+    ends = {"epic_id": epic.id, "depends_on_epic_id": depends_on.id}
+    return await _create(conn, principal, EPIC_EDGES, epic.project_id, ends)
 
 
 async def _epic_cycle(
@@ -261,14 +255,7 @@ async def _epic_cycle(
         back = shortest_path(pairs, depends_on.id, lambda e: e == epic.id)
         assert back is not None
         return [("e", epic.id), *(("e", e) for e in back)]
-    path = await _cycle(
-        conn,
-        epic.project_id,
-        ("e", depends_on.id),
-        depends_on.id,
-        ("e", epic.id),
-        epic.id,
-    )
+    path = await _cycle(conn, epic.project_id, _at(depends_on), _at(epic))
     if path is None:
         return None
     # The path ends at a story of ``epic``; the new edge makes it wait for depends_on.
@@ -276,25 +263,17 @@ async def _epic_cycle(
 
 
 async def _delete(conn: Connection, principal: Principal, edge_id: UUID, edges: _Edges[R, V]) -> V:
-    found = await edges.get(conn, edge_id)
+    found = await edges.table.get(conn, edge_id)
     if found is None:
         raise edges.not_found()
     await projects.writable(conn, found.project_id, lock=True)
     # Read again under the project lock: the edge may have gone while this one waited.
-    row = await edges.get(conn, edge_id)
+    row = await edges.table.get(conn, edge_id)
     if row is None:
         raise edges.not_found()
-    await edges.delete(conn, edge_id)
+    await edges.table.delete(conn, edge_id)
     removed = edges.view(row)
-    await audit.record(
-        conn,
-        principal,
-        entity_type=edges.entity_type,
-        entity_id=row.id,
-        action="deleted",
-        before=removed,
-        project_id=row.project_id,
-    )
+    await edges.trail.deleted(conn, principal, row, removed)
     await claim_order.refresh(conn, row.project_id)
     return removed
 
@@ -316,7 +295,7 @@ async def list_story_dependencies(
 ) -> tuple[list[StoryDependency], int]:
     epic = await epics.get(conn, principal, epic_id)
     rows, total = await repository.story_edges_of_epic(
-        conn, project_id=epic.project_id, epic_id=epic.id, limit=page.limit, offset=page.offset
+        conn, project_id=epic.project_id, epic_id=epic.id, page=page
     )
     return [story_view(r) for r in rows], total
 
@@ -325,7 +304,5 @@ async def list_epic_dependencies(
     conn: Connection, principal: Principal, project_id: UUID, page: Pagination
 ) -> tuple[list[EpicDependency], int]:
     await projects.get(conn, principal, project_id)
-    rows, total = await repository.epic_edges_of_project(
-        conn, project_id=project_id, limit=page.limit, offset=page.offset
-    )
+    rows, total = await repository.epic_edges_of_project(conn, project_id=project_id, page=page)
     return [epic_view(r) for r in rows], total

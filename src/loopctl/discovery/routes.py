@@ -65,7 +65,6 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
 
 @router.get(
     "/routes",
-    response_model=Page[RouteInfo],
     dependencies=[Depends(reject_unknown_query_params)],
 )
 async def list_routes(

@@ -30,7 +30,6 @@ router = api_router(tag="epics")
 
 @router.get(
     "/projects/{project_id}/epics",
-    response_model=Page[EpicSummary],
     responses=errors(ProjectNotFound),
 )
 async def list_epics(
@@ -50,7 +49,6 @@ async def list_epics(
 @router.post(
     "/projects/{project_id}/epics",
     status_code=201,
-    response_model=Item[Epic],
     responses=errors(ProjectNotFound, ProjectArchived, EpicNumberTaken),
 )
 async def create_epic(
@@ -60,7 +58,7 @@ async def create_epic(
     return Item(data=service.view(await service.create(conn, principal, project_id, body)))
 
 
-@router.get("/epics/{epic_id}", response_model=Item[EpicDetail], responses=errors(EpicNotFound))
+@router.get("/epics/{epic_id}", responses=errors(EpicNotFound))
 async def get_epic(epic_id: UUID, conn: RequestConn, principal: AgentPrincipal) -> Item[EpicDetail]:
     """Show one epic with its stories in natural number order."""
     return Item(data=await service.detail(conn, principal, epic_id))
@@ -68,7 +66,6 @@ async def get_epic(epic_id: UUID, conn: RequestConn, principal: AgentPrincipal) 
 
 @router.patch(
     "/epics/{epic_id}",
-    response_model=Item[Epic],
     responses=errors(EpicNotFound, ProjectArchived),
 )
 async def update_epic(
@@ -80,7 +77,6 @@ async def update_epic(
 
 @router.delete(
     "/epics/{epic_id}",
-    response_model=Item[EpicDeleted],
     responses=errors(EpicNotFound, ProjectArchived, EpicNotEmpty),
 )
 async def delete_epic(
@@ -97,7 +93,6 @@ async def delete_epic(
 
 @router.get(
     "/epics/{epic_id}/progress",
-    response_model=Item[EpicProgress],
     responses=errors(EpicNotFound),
 )
 async def get_epic_progress(

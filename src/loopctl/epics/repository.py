@@ -1,52 +1,23 @@
 """SQL for epics."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
 from loopctl.epics.rows import EpicCountsRow, EpicRow
-from loopctl.kit.repository import Filters, fetch_all, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit import repository as write
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_all, fetch_one, fetch_value
 from loopctl.kit.sql import maybe
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    project_id: UUID,
-    number: int,
-    title: str,
-    description: str | None,
-    phase: str | None,
-    position: int,
-    metadata: dict[str, Any],
-) -> EpicRow:
-    return await returning(
-        conn,
-        EpicRow,
-        """
-        INSERT INTO epics (tenant_id, id, project_id, number, title, description, phase,
-                           position, metadata)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        RETURNING *
-        """,
-        [
-            tenant_id,
-            id,
-            project_id,
-            number,
-            title,
-            description,
-            phase,
-            position,
-            Jsonb(metadata),
-        ],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> EpicRow:
+    """``values``: tenant_id, id, project_id and the fields of an ``EpicCreate``."""
+    return await write.insert(conn, EpicRow, "epics", values)
 
 
 async def get(conn: Connection, epic_id: UUID, *, for_update: bool = False) -> EpicRow | None:
@@ -72,29 +43,30 @@ class EpicStoryRow:
     verified_status: str
 
 
+_LISTING = Listing(
+    EpicCountsRow,
+    sql.SQL("""
+        SELECT e.*, c.story_count, c.verified_count
+          FROM epics e
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS story_count,
+                       count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
+                  FROM stories s
+                 WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c"""),
+    sql.SQL("epics e"),
+)
+
+
 async def list_page(
-    conn: Connection, *, project_id: UUID, phase: str | None, limit: int, offset: int
+    conn: Connection, *, project_id: UUID, phase: str | None, page: Pagination
 ) -> tuple[list[EpicCountsRow], int]:
     """A project's epics by position then number, each with its story counts."""
-    return await fetch_page(
-        conn,
-        EpicCountsRow,
-        select=sql.SQL("""
-            SELECT e.*, c.story_count, c.verified_count
-              FROM epics e
-              CROSS JOIN LATERAL (
-                    SELECT count(*) AS story_count,
-                           count(*) FILTER (WHERE s.verified_status = 'verified') AS verified_count
-                      FROM stories s
-                     WHERE s.tenant_id = e.tenant_id AND s.epic_id = e.id) c"""),
-        count_from=sql.SQL("epics e"),
-        filters=Filters()
+    filters = (
+        Filters()
         .given("e.project_id = %(project_id)s", project_id=project_id)
-        .given("e.phase = %(phase)s", phase=phase),
-        order_by=sql.SQL("ORDER BY e.position, e.number, e.id"),
-        limit=limit,
-        offset=offset,
+        .given("e.phase = %(phase)s", phase=phase)
     )
+    return await _LISTING.page(conn, filters, "ORDER BY e.position, e.number, e.id", page)
 
 
 async def stories_of(conn: Connection, epic_id: UUID) -> list[EpicStoryRow]:
@@ -136,28 +108,9 @@ async def completion(conn: Connection, project_id: UUID) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-async def update(
-    conn: Connection,
-    epic_id: UUID,
-    *,
-    title: str,
-    description: str | None,
-    phase: str | None,
-    position: int,
-    metadata: dict[str, Any],
-) -> EpicRow:
-    return await returning(
-        conn,
-        EpicRow,
-        """
-        UPDATE epics
-           SET title = %s, description = %s, phase = %s, position = %s, metadata = %s,
-               updated_at = now()
-         WHERE id = %s
-        RETURNING *
-        """,
-        [title, description, phase, position, Jsonb(metadata), epic_id],
-    )
+async def update(conn: Connection, epic_id: UUID, values: Mapping[str, Any]) -> EpicRow:
+    """``values``: the editable fields (``service.EDITABLE``)."""
+    return await write.update(conn, EpicRow, "epics", epic_id, values)
 
 
 async def dependency_ids(conn: Connection, epic_id: UUID) -> list[UUID]:

@@ -7,18 +7,31 @@ from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
-class EpicRow:
-    tenant_id: UUID
+class EpicValues:
+    """The columns an epic's writer gives (an import writes these in bulk)."""
+
     id: UUID
-    project_id: UUID
     number: int
     title: str
     description: str | None
     phase: str | None
     position: int
     metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EpicFields(EpicValues):
+    """An epic's own columns, without its tenant and project: what import and export
+    read and compare."""
+
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EpicRow(EpicFields):
+    tenant_id: UUID
+    project_id: UUID
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,15 +22,19 @@ from loopctl.epics.schemas import (
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.projects import service as projects
 from loopctl.stories.rollup import percentage
 
 EDITABLE = ("title", "description", "phase", "position", "metadata")
+CREATED = ("number", *EDITABLE)
 
 
 def view(row: EpicRow) -> Epic:
     return Epic.model_validate(row)
+
+
+TRAIL = audit.Trail("epic", view, lambda row: row.project_id)
 
 
 def summary(row: EpicCountsRow) -> EpicSummary:
@@ -49,29 +53,11 @@ async def create(
 ) -> EpicRow:
     await projects.writable(conn, project_id)
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            project_id=project_id,
-            number=body.number,
-            title=body.title,
-            description=body.description,
-            phase=body.phase,
-            position=body.position,
-            metadata=body.metadata,
-        )
+        owner = {"tenant_id": principal.tenant, "id": new_id(), "project_id": project_id}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise EpicNumberTaken(details={"number": body.number}) from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=project_id,
-    )
+    await TRAIL.created(conn, principal, row)
     return row
 
 
@@ -104,9 +90,7 @@ async def list_epics(
     page: Pagination,
 ) -> tuple[list[EpicSummary], int]:
     await projects.get(conn, principal, project_id)
-    rows, total = await repository.list_page(
-        conn, project_id=project_id, phase=phase, limit=page.limit, offset=page.offset
-    )
+    rows, total = await repository.list_page(conn, project_id=project_id, phase=phase, page=page)
     return [summary(r) for r in rows], total
 
 
@@ -118,17 +102,8 @@ async def update(
     values = patched(body, current, EDITABLE)
     if unchanged(values, current):
         return current
-    row = await repository.update(conn, epic_id, **values)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=row.id,
-        action="updated",
-        before=view(current),
-        after=view(row),
-        project_id=row.project_id,
-    )
+    row = await repository.update(conn, epic_id, values)
+    await TRAIL.changed(conn, principal, current, row)
     return row
 
 
@@ -151,13 +126,5 @@ async def remove(
         removed_dependency_ids=await repository.dependency_ids(conn, epic.id),
     )
     await repository.delete(conn, epic.id)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="epic",
-        entity_id=epic.id,
-        action="deleted",
-        before=removed,
-        project_id=epic.project_id,
-    )
+    await TRAIL.deleted(conn, principal, epic, removed)
     return removed

@@ -25,7 +25,6 @@ router = api_router(tag="import/export")
 
 @router.post(
     "/projects/{project_id}/import",
-    response_model=Item[ImportReport],
     responses=errors(
         ProjectNotFound,
         ProjectArchived,

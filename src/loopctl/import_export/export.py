@@ -10,9 +10,10 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from loopctl.import_export.repository import EpicState, StoryState
+from loopctl.epics.rows import EpicFields
 from loopctl.import_export.schemas import FORMAT
 from loopctl.projects.rows import ProjectRow
+from loopctl.stories.rows import StoryFields
 
 
 def natural(number: str) -> tuple[int, ...]:
@@ -20,7 +21,7 @@ def natural(number: str) -> tuple[int, ...]:
     return tuple(int(part) for part in number.split("."))
 
 
-def _story(story: StoryState, depends_on: list[str]) -> dict[str, Any]:
+def _story(story: StoryFields, depends_on: list[str]) -> dict[str, Any]:
     hours = story.estimated_hours
     return {
         "number": story.number,
@@ -39,8 +40,8 @@ def _story(story: StoryState, depends_on: list[str]) -> dict[str, Any]:
 
 def document(
     project: ProjectRow,
-    epics: list[EpicState],
-    stories: list[StoryState],
+    epics: list[EpicFields],
+    stories: list[StoryFields],
     story_edges: list[tuple[UUID, UUID]],
     epic_edges: list[tuple[UUID, UUID]],
 ) -> dict[str, Any]:

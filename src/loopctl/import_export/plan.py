@@ -8,18 +8,13 @@ from typing import cast
 from uuid import UUID
 
 from loopctl.dependencies.graph import DependencyGraph, Node
-from loopctl.import_export.repository import (
-    EpicEdge,
-    EpicState,
-    EpicValues,
-    StoryEdge,
-    StoryState,
-    StoryValues,
-)
+from loopctl.epics.rows import EpicFields, EpicValues
+from loopctl.import_export.repository import EpicEdge, StoryEdge
 from loopctl.import_export.schemas import DocStory, Limits, ProjectDocument
 from loopctl.import_export.validation import NO_PROGRESS, Problems, Resolved, check, story_path
 from loopctl.kit.ids import new_id
 from loopctl.stories import criteria
+from loopctl.stories.rows import StoryFields, StoryValues
 
 EPIC_FIELDS = ("title", "description", "phase", "position", "metadata")
 STORY_FIELDS = ("title", "description", "acceptance_criteria", "estimated_hours", "metadata")
@@ -27,8 +22,8 @@ STORY_FIELDS = ("title", "description", "acceptance_criteria", "estimated_hours"
 
 @dataclass
 class Existing:
-    epics: list[EpicState]
-    stories: list[StoryState]
+    epics: list[EpicFields]
+    stories: list[StoryFields]
     story_edges: list[tuple[UUID, UUID]]
     epic_edges: list[tuple[UUID, UUID]]
 
@@ -38,16 +33,16 @@ class Plan:
     problems: Problems = field(default_factory=Problems)
     status_paths: list[str] = field(default_factory=list)
     new_epics: list[EpicValues] = field(default_factory=list)
-    changed_epics: list[tuple[EpicState, EpicValues]] = field(default_factory=list)
+    changed_epics: list[tuple[EpicFields, EpicValues]] = field(default_factory=list)
     unchanged_epics: int = 0
     new_stories: list[StoryValues] = field(default_factory=list)
-    changed_stories: list[tuple[StoryState, StoryValues]] = field(default_factory=list)
+    changed_stories: list[tuple[StoryFields, StoryValues]] = field(default_factory=list)
     unchanged_stories: int = 0
     new_story_edges: list[StoryEdge] = field(default_factory=list)
     new_epic_edges: list[EpicEdge] = field(default_factory=list)
     unchanged_edges: int = 0
-    orphaned_epics: list[EpicState] = field(default_factory=list)
-    orphaned_stories: list[StoryState] = field(default_factory=list)
+    orphaned_epics: list[EpicFields] = field(default_factory=list)
+    orphaned_stories: list[StoryFields] = field(default_factory=list)
     # Every epic's and story's number after the import, by id.
     epic_numbers: dict[UUID, int] = field(default_factory=dict)
     story_numbers: dict[UUID, str] = field(default_factory=dict)
@@ -86,7 +81,7 @@ def make_plan(doc: ProjectDocument, existing: Existing, limits: Limits) -> Plan:
 
 
 def _epics(
-    doc: ProjectDocument, old_epics: dict[int, EpicState], resolved: Resolved, plan: Plan
+    doc: ProjectDocument, old_epics: dict[int, EpicFields], resolved: Resolved, plan: Plan
 ) -> None:
     done: set[int] = set()
     for epic in doc.epics:
@@ -109,7 +104,7 @@ def _epics(
 
 
 def _stories(
-    doc: ProjectDocument, old_stories: dict[str, StoryState], resolved: Resolved, plan: Plan
+    doc: ProjectDocument, old_stories: dict[str, StoryFields], resolved: Resolved, plan: Plan
 ) -> None:
     for i, epic in enumerate(doc.epics):
         epic_id = resolved.epic_ids[epic.number]
@@ -123,7 +118,7 @@ def _stories(
 def _story(
     story: DocStory,
     epic_id: UUID,
-    old: StoryState | None,
+    old: StoryFields | None,
     path: str,
     resolved: Resolved,
     plan: Plan,

@@ -1,47 +1,25 @@
 """SQL for import and export: a project's whole work breakdown, read at once and written in
 bulk (one multi-row statement per table, rows passed as arrays and expanded by unnest)."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Generic, LiteralString, TypeVar
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.rows import class_row
 from psycopg.types.json import Json
 
 from loopctl.database.connections import Connection
+from loopctl.epics.rows import EpicFields, EpicValues
+from loopctl.kit.repository import fetch_all
 from loopctl.kit.sql import maybe
+from loopctl.stories.rows import StoryFields, StoryValues
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-@dataclass(frozen=True, slots=True)
-class EpicState:
-    id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoryState:
-    id: UUID
-    epic_id: UUID
-    number: str
-    title: str
-    description: str | None
-    acceptance_criteria: list[dict[str, Any]]
-    estimated_hours: Decimal | None
-    metadata: dict[str, Any]
-    agent_status: str
-    verified_status: str
-    created_at: datetime
-    updated_at: datetime
+R = TypeVar("R", bound="DataclassInstance")
 
 
 async def now(conn: Connection) -> datetime:
@@ -53,31 +31,33 @@ async def now(conn: Connection) -> datetime:
     return value
 
 
-async def epics(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[EpicState]:
-    """The project's epics by number; ``lock`` makes concurrent edits wait for the import."""
-    async with conn.cursor(row_factory=class_row(EpicState)) as cur:
-        await cur.execute(
-            sql.SQL(
-                "SELECT id, number, title, description, phase, position, metadata, created_at,"
-                " updated_at FROM epics WHERE project_id = %s ORDER BY number{}"
-            ).format(maybe(" FOR UPDATE", lock)),
-            [project_id],
-        )
-        return await cur.fetchall()
+async def _read(
+    conn: Connection,
+    row: type[R],
+    table: LiteralString,
+    order: LiteralString,
+    project_id: UUID,
+    lock: bool,
+) -> list[R]:
+    """The project's rows of ``table``, each column of ``row`` read; ``lock`` makes
+    concurrent edits wait for the import."""
+    query = sql.SQL("SELECT {} FROM {} WHERE project_id = %s ORDER BY {}{}").format(
+        sql.SQL(", ").join(sql.Identifier(f.name) for f in fields(row)),
+        sql.Identifier(table),
+        sql.SQL(order),
+        maybe(" FOR UPDATE", lock),
+    )
+    return await fetch_all(conn, row, query, [project_id])
 
 
-async def stories(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[StoryState]:
+async def epics(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[EpicFields]:
+    """The project's epics by number."""
+    return await _read(conn, EpicFields, "epics", "number", project_id, lock)
+
+
+async def stories(conn: Connection, project_id: UUID, *, lock: bool = False) -> list[StoryFields]:
     """The project's stories in natural number order ("2.9" before "2.10")."""
-    async with conn.cursor(row_factory=class_row(StoryState)) as cur:
-        await cur.execute(
-            sql.SQL(
-                "SELECT id, epic_id, number, title, description, acceptance_criteria,"
-                " estimated_hours, metadata, agent_status, verified_status, created_at,"
-                " updated_at FROM stories WHERE project_id = %s ORDER BY number_sort{}"
-            ).format(maybe(" FOR UPDATE", lock)),
-            [project_id],
-        )
-        return await cur.fetchall()
+    return await _read(conn, StoryFields, "stories", "number_sort", project_id, lock)
 
 
 async def story_edges(conn: Connection, project_id: UUID) -> list[tuple[UUID, UUID]]:
@@ -98,31 +78,6 @@ async def epic_edges(conn: Connection, project_id: UUID) -> list[tuple[UUID, UUI
     return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
-@dataclass(frozen=True, slots=True)
-class EpicValues:
-    id: UUID
-    number: int
-    title: str
-    description: str | None
-    phase: str | None
-    position: int
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryValues:
-    id: UUID
-    epic_id: UUID
-    number: str
-    title: str
-    description: str | None
-    acceptance_criteria: list[dict[str, Any]]
-    estimated_hours: Decimal | None
-    metadata: dict[str, Any]
-    agent_status: str
-    verified_status: str
-
-
 # Rows with text and JSON travel as one JSON array expanded by json_to_recordset: psycopg
 # would escape every quote of a text[] parameter in Python, which costs seconds at 10,000 rows.
 # The values dataclasses are the records (orjson writes a dataclass as an object of its
@@ -138,63 +93,60 @@ _STORY_RECORD = sql.SQL(
 )
 
 
-async def insert_epics(
-    conn: Connection, tenant_id: UUID, project_id: UUID, rows: list[EpicValues]
-) -> None:
-    if not rows:
-        return
-    query = sql.SQL("""
-        INSERT INTO epics (tenant_id, project_id, id, number, title, description, phase,
-                           position, metadata)
-        SELECT %s, %s, u.id, u.number, u.title, u.description, u.phase, u.position, u.metadata
-          FROM {}
-    """).format(_EPIC_RECORD)
-    await conn.execute(query, [tenant_id, project_id, Json(rows)])
+V = TypeVar("V", EpicValues, StoryValues)
 
 
-async def update_epics(conn: Connection, tenant_id: UUID, rows: list[EpicValues]) -> None:
-    if not rows:
-        return
-    query = sql.SQL("""
-        UPDATE epics e
-           SET title = u.title, description = u.description, phase = u.phase,
-               position = u.position, metadata = u.metadata, updated_at = now()
-          FROM {}
-         WHERE e.tenant_id = %s AND e.id = u.id
-    """).format(_EPIC_RECORD)
-    await conn.execute(query, [Json(rows), tenant_id])
+def _columns(names: Iterable[str], prefix: LiteralString = "") -> sql.Composed:
+    return sql.SQL(", ").join(sql.SQL(prefix) + sql.Identifier(name) for name in names)
 
 
-async def insert_stories(
-    conn: Connection, tenant_id: UUID, project_id: UUID, rows: list[StoryValues]
-) -> None:
-    if not rows:
-        return
-    query = sql.SQL("""
-        INSERT INTO stories (tenant_id, project_id, id, epic_id, number, title, description,
-                             acceptance_criteria, estimated_hours, metadata, agent_status,
-                             verified_status)
-        SELECT %s, %s, u.id, u.epic_id, u.number, u.title, u.description,
-               u.acceptance_criteria, u.estimated_hours, u.metadata, u.agent_status,
-               u.verified_status
-          FROM {}
-    """).format(_STORY_RECORD)
-    await conn.execute(query, [tenant_id, project_id, Json(rows)])
+def _insert_select(table: LiteralString, names: list[str], source: sql.Composable) -> sql.Composed:
+    """The project's new rows of ``table``: ``names`` read from ``source``, whose rows are
+    ``u``; the caller binds the tenant, the project, then ``source``'s parameters."""
+    return sql.SQL("INSERT INTO {} (tenant_id, project_id, {}) SELECT %s, %s, {} FROM {}").format(
+        sql.Identifier(table), _columns(names), _columns(names, "u."), source
+    )
 
 
-async def update_stories(conn: Connection, tenant_id: UUID, rows: list[StoryValues]) -> None:
-    """Change stories' fields and epic; their status fields are never touched here."""
-    if not rows:
-        return
-    query = sql.SQL("""
-        UPDATE stories s
-           SET epic_id = u.epic_id, title = u.title, description = u.description,
-               acceptance_criteria = u.acceptance_criteria,
-               estimated_hours = u.estimated_hours, metadata = u.metadata, updated_at = now()
-          FROM {}
-         WHERE s.tenant_id = %s AND s.id = u.id
-    """).format(_STORY_RECORD)
-    await conn.execute(query, [Json(rows), tenant_id])
+@dataclass(frozen=True, slots=True)
+class Bulk(Generic[V]):
+    """A work-breakdown table written in bulk from its values dataclass: one statement for
+    all new rows, one for all changed rows."""
+
+    table: LiteralString
+    record: sql.SQL
+    changes: tuple[LiteralString, ...]  # what an import may change in an existing row
+
+    async def insert(
+        self, conn: Connection, tenant_id: UUID, project_id: UUID, rows: Sequence[V]
+    ) -> None:
+        if not rows:
+            return
+        query = _insert_select(self.table, [f.name for f in fields(rows[0])], self.record)
+        await conn.execute(query, [tenant_id, project_id, Json(rows)])
+
+    async def update(self, conn: Connection, tenant_id: UUID, rows: Sequence[V]) -> None:
+        if not rows:
+            return
+        sets = [
+            sql.SQL("{} = u.{}").format(sql.Identifier(name), sql.Identifier(name))
+            for name in self.changes
+        ]
+        query = sql.SQL(
+            "UPDATE {} t SET {}, updated_at = now() FROM {} WHERE t.tenant_id = %s AND t.id = u.id"
+        ).format(sql.Identifier(self.table), sql.SQL(", ").join(sets), self.record)
+        await conn.execute(query, [Json(rows), tenant_id])
+
+
+EPICS: Bulk[EpicValues] = Bulk(
+    "epics", _EPIC_RECORD, ("title", "description", "phase", "position", "metadata")
+)
+# A story's status fields are never changed here; its epic may be.
+STORIES: Bulk[StoryValues] = Bulk(
+    "stories",
+    _STORY_RECORD,
+    ("epic_id", "title", "description", "acceptance_criteria", "estimated_hours", "metadata"),
+)
 
 
 async def analyze(conn: Connection, table: str) -> None:
@@ -221,46 +173,31 @@ class EpicEdge:
     depends_on_epic_id: UUID
 
 
-# Arrays of uuids go in binary (%b): no text to format and parse on either side.
+async def _insert_edges(
+    conn: Connection,
+    table: LiteralString,
+    tenant_id: UUID,
+    project_id: UUID,
+    rows: Sequence[StoryEdge] | Sequence[EpicEdge],
+) -> None:
+    """One statement for all the edges: a uuid array per column of the edge dataclass, in
+    binary (%b), so there is no text to format and parse on either side."""
+    if not rows:
+        return
+    names = [f.name for f in fields(rows[0])]
+    arrays = sql.SQL(", ").join(sql.SQL("%b::uuid[]") for _ in names)
+    source = sql.SQL("unnest({}) AS u({})").format(arrays, _columns(names))
+    columns = [[getattr(row, name) for row in rows] for name in names]
+    await conn.execute(_insert_select(table, names, source), [tenant_id, project_id, *columns])
+
+
 async def insert_story_edges(
     conn: Connection, tenant_id: UUID, project_id: UUID, rows: list[StoryEdge]
 ) -> None:
-    if not rows:
-        return
-    await conn.execute(
-        """
-        INSERT INTO story_dependencies (tenant_id, project_id, id, story_id, story_epic_id,
-                                        depends_on_story_id, depends_on_epic_id)
-        SELECT %s, %s, u.* FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],
-                                       %b::uuid[]) AS u
-        """,
-        [
-            tenant_id,
-            project_id,
-            [r.id for r in rows],
-            [r.story_id for r in rows],
-            [r.story_epic_id for r in rows],
-            [r.depends_on_story_id for r in rows],
-            [r.depends_on_epic_id for r in rows],
-        ],
-    )
+    await _insert_edges(conn, "story_dependencies", tenant_id, project_id, rows)
 
 
 async def insert_epic_edges(
     conn: Connection, tenant_id: UUID, project_id: UUID, rows: list[EpicEdge]
 ) -> None:
-    if not rows:
-        return
-    await conn.execute(
-        """
-        INSERT INTO epic_dependencies (tenant_id, project_id, id, epic_id, depends_on_epic_id)
-        SELECT %s, %s, u.* FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[]) AS u
-        """,
-        [
-            tenant_id,
-            project_id,
-            [r.id for r in rows],
-            [r.epic_id for r in rows],
-            [r.depends_on_epic_id for r in rows],
-        ],
-    )
+    await _insert_edges(conn, "epic_dependencies", tenant_id, project_id, rows)

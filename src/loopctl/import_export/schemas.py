@@ -11,7 +11,7 @@ the one checker (validation.py) reads both vocabularies. See docs/import-export.
 """
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 from pydantic import (
@@ -159,21 +159,29 @@ class DocEpic(EpicCreate):
     stories: list[DocStory] = Field(default_factory=list, max_length=LIMITS.stories)
 
 
+def _end(name: str, alias: str, description: str) -> Any:
+    """An end of an edge, accepted under its name or the reference's alias (in that order)."""
+    return Field(
+        validation_alias=AliasChoices(name, alias), description=f"{description} (alias {alias})"
+    )
+
+
 class _Edge(Input):
     """An edge of the reference's top-level lists; remembers which of the accepted names
     the client used for each end, so that problems name what was sent."""
 
     _names: tuple[str, str] = PrivateAttr(default=("", ""))
-    ALIASES: ClassVar[tuple[tuple[str, str], tuple[str, str]]]
 
     @model_validator(mode="wrap")
     @classmethod
     def _remember_names(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         edge = handler(data)
         given = data if isinstance(data, dict) else {}
+        # Each end's field accepts (its name, the reference's alias): see _end.
+        ends = cls.model_fields.values()
+        accepted = [cast(AliasChoices, end.validation_alias).choices for end in ends]
         edge._names = tuple(
-            first if first in given or second not in given else second
-            for first, second in cls.ALIASES
+            first if first in given or second not in given else second for first, second in accepted
         )
         return edge
 
@@ -185,31 +193,15 @@ class _Edge(Input):
 class StoryEdgeIn(_Edge):
     """``story`` waits for ``depends_on`` (the reference's top-level story_dependencies)."""
 
-    ALIASES = (("story", "story_number"), ("depends_on", "depends_on_story"))
-
-    story: StoryNumber = Field(
-        validation_alias=AliasChoices("story", "story_number"),
-        description="The story that waits (alias story_number)",
-    )
-    depends_on: StoryNumber = Field(
-        validation_alias=AliasChoices("depends_on", "depends_on_story"),
-        description="The story it waits for (alias depends_on_story)",
-    )
+    story: StoryNumber = _end("story", "story_number", "The story that waits")
+    depends_on: StoryNumber = _end("depends_on", "depends_on_story", "The story it waits for")
 
 
 class EpicEdgeIn(_Edge):
     """``epic`` waits for every story of ``depends_on`` (the reference's epic_dependencies)."""
 
-    ALIASES = (("epic", "epic_number"), ("depends_on", "depends_on_epic"))
-
-    epic: EpicNumber = Field(
-        validation_alias=AliasChoices("epic", "epic_number"),
-        description="The epic that waits (alias epic_number)",
-    )
-    depends_on: EpicNumber = Field(
-        validation_alias=AliasChoices("depends_on", "depends_on_epic"),
-        description="The epic it waits for (alias depends_on_epic)",
-    )
+    epic: EpicNumber = _end("epic", "epic_number", "The epic that waits")
+    depends_on: EpicNumber = _end("depends_on", "depends_on_epic", "The epic it waits for")
 
 
 class ProjectDocument(Input):

@@ -136,12 +136,12 @@ def _project_change(doc: ProjectDocument, project: ProjectRow) -> ProjectUpdate 
 async def _write(conn: Connection, principal: Principal, project_id: UUID, plan: Plan) -> None:
     tenant = principal.tenant
     # Parents before children: new epics, then stories (possibly moved into them), then edges.
-    await repository.insert_epics(conn, tenant, project_id, plan.new_epics)
-    await repository.update_epics(conn, tenant, [new for _, new in plan.changed_epics])
+    await repository.EPICS.insert(conn, tenant, project_id, plan.new_epics)
+    await repository.EPICS.update(conn, tenant, [new for _, new in plan.changed_epics])
     if len(plan.new_stories) >= BULK:
         await repository.analyze(conn, "epics")
-    await repository.insert_stories(conn, tenant, project_id, plan.new_stories)
-    await repository.update_stories(conn, tenant, [new for _, new in plan.changed_stories])
+    await repository.STORIES.insert(conn, tenant, project_id, plan.new_stories)
+    await repository.STORIES.update(conn, tenant, [new for _, new in plan.changed_stories])
     if len(plan.new_story_edges) >= BULK:
         await repository.analyze(conn, "stories")
     await repository.insert_story_edges(conn, tenant, project_id, plan.new_story_edges)

@@ -11,17 +11,16 @@ from typing import Any
 from uuid import UUID
 
 from loopctl.audit.service import Entry
+from loopctl.epics.rows import EpicValues
 from loopctl.import_export.plan import Plan
-from loopctl.import_export.repository import EpicState, EpicValues, StoryState, StoryValues
+from loopctl.stories.rows import StoryValues
 
 
 def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def epic(
-    project_id: UUID, row: EpicState | EpicValues, created: str, updated: str
-) -> dict[str, Any]:
+def epic(project_id: UUID, row: EpicValues, created: str, updated: str) -> dict[str, Any]:
     return {
         "id": row.id,
         "project_id": project_id,
@@ -38,7 +37,7 @@ def epic(
 
 def story(
     project_id: UUID,
-    row: StoryState | StoryValues,
+    row: StoryValues,
     epic_number: int,
     created: str,
     updated: str,

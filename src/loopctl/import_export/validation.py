@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-from loopctl.import_export.repository import EpicState, StoryState
+from loopctl.epics.rows import EpicFields
 from loopctl.import_export.schemas import MAX_ERRORS, DocEpic, DocStory, Limits, ProjectDocument
 from loopctl.kit.ids import new_id
+from loopctl.stories.rows import StoryFields
 
 # Claims belong to a live agent's lease; a document cannot bring one along.
 IN_FLIGHT = {"contracted", "assigned", "implementing"}
@@ -98,8 +99,8 @@ class Checker:
     def __init__(
         self,
         doc: ProjectDocument,
-        old_epics: dict[int, EpicState],
-        old_stories: dict[str, StoryState],
+        old_epics: dict[int, EpicFields],
+        old_stories: dict[str, StoryFields],
         limits: Limits,
         problems: Problems,
     ) -> None:
@@ -305,7 +306,7 @@ class Checker:
         if (agent_status, verified_status) != NO_PROGRESS:
             self.out.progress[story.number] = (agent_status, verified_status)
 
-    def _kept(self, path: str, story: DocStory, current: StoryState, reference: bool) -> None:
+    def _kept(self, path: str, story: DocStory, current: StoryFields, reference: bool) -> None:
         """An existing story keeps its progress. The reference's initial_* fields describe a
         story being created, so they do not apply to it (as in the reference)."""
         if reference:
@@ -323,8 +324,8 @@ class Checker:
 
 def check(
     doc: ProjectDocument,
-    old_epics: dict[int, EpicState],
-    old_stories: dict[str, StoryState],
+    old_epics: dict[int, EpicFields],
+    old_stories: dict[str, StoryFields],
     limits: Limits,
     problems: Problems,
 ) -> Resolved | None:

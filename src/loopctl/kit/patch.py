@@ -6,6 +6,11 @@ from typing import Any
 from pydantic import BaseModel
 
 
+def values_of(source: object, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a body or a row, as the column values a repository writes."""
+    return {name: getattr(source, name) for name in names}
+
+
 def patched(body: BaseModel, current: object, editable: Iterable[str]) -> dict[str, Any]:
     """The editable fields after the PATCH: each one the body gives, else its current value
     (a field given as null is given)."""

@@ -51,7 +51,6 @@ def _if_match(value: str | None, body_version: int | None) -> int | None:
 
 @router.put(
     "/{project_id}",
-    response_model=Item[OrchestratorState],
     responses=errors(ProjectNotFound, ProjectArchived, VersionConflict, StateTooLarge),
 )
 async def save_state(
@@ -80,7 +79,6 @@ async def save_state(
 
 @router.get(
     "/{project_id}",
-    response_model=Item[OrchestratorState],
     responses=errors(ProjectNotFound, StateNotFound),
 )
 async def get_state(
@@ -98,7 +96,6 @@ async def get_state(
 
 @router.get(
     "/{project_id}/history",
-    response_model=Page[StateVersion],
     responses=errors(ProjectNotFound),
 )
 async def state_history(

@@ -5,11 +5,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, returning
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, returning
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +38,18 @@ async def latest(conn: Connection, project_id: UUID, state_key: str) -> StateRow
     )
 
 
+_LISTING = Listing.table(StateRow, "orchestrator_states")
+
+
 async def history(
-    conn: Connection, project_id: UUID, state_key: str, *, limit: int, offset: int
+    conn: Connection, project_id: UUID, state_key: str, page: Pagination
 ) -> tuple[list[StateRow], int]:
     filters = (
         Filters()
         .given("project_id = %(project_id)s", project_id=project_id)
         .given("state_key = %(state_key)s", state_key=state_key)
     )
-    return await fetch_page(
-        conn,
-        StateRow,
-        select=sql.SQL("SELECT * FROM orchestrator_states"),
-        count_from=sql.SQL("orchestrator_states"),
-        filters=filters,
-        order_by=sql.SQL("ORDER BY version DESC"),
-        limit=limit,
-        offset=offset,
-    )
+    return await _LISTING.page(conn, filters, "ORDER BY version DESC", page)
 
 
 async def insert(

@@ -146,6 +146,4 @@ async def history(
 ) -> tuple[list[StateRow], int]:
     """Every version of the checkpoint, newest first; an unknown state_key has none."""
     await projects.get(conn, principal, project_id)
-    return await repository.history(
-        conn, project_id, state_key, limit=page.limit, offset=page.offset
-    )
+    return await repository.history(conn, project_id, state_key, page)

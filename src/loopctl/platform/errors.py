@@ -34,6 +34,25 @@ class AppError(Exception):
     # blocked self-action); database.connections.request_transaction reads it.
     keeps_changes: ClassVar[bool] = False
 
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A subclass states in its header what it changes: its HTTP status, its stable code,
+        its default message (``class NotFound(AppError, status=404, code="not_found",
+        message="Not found")``)."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+        if message is not None:
+            cls.default_message = message
+
     def __init__(
         self,
         message: str | None = None,
@@ -110,37 +129,31 @@ def is_placed(field: str) -> bool:
     return re.split(r"[.\[]", field, maxsplit=1)[0] in PLACES
 
 
-class BadRequest(AppError):
-    status = 400
-    code = "bad_request"
-    default_message = "Bad request"
+class BadRequest(AppError, status=400, code="bad_request", message="Bad request"):
+    """A request this server cannot act on as sent."""
 
 
-class Unauthenticated(AppError):
-    status = 401
-    code = "unauthorized"
-    default_message = (
-        "Missing or malformed Authorization header; send 'Authorization: Bearer <key>'"
-    )
-
+class Unauthenticated(
+    AppError,
+    status=401,
+    code="unauthorized",
+    message="Missing or malformed Authorization header; send 'Authorization: Bearer <key>'",
+):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="loopctl"'})
 
 
-class InvalidApiKey(Unauthenticated):
-    code = "invalid_api_key"
-    default_message = "Invalid API key: unknown, revoked or expired"
+class InvalidApiKey(
+    Unauthenticated, code="invalid_api_key", message="Invalid API key: unknown, revoked or expired"
+):
+    """A bearer key that no live key matches."""
 
 
-class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
-    default_message = "Forbidden"
+class Forbidden(AppError, status=403, code="forbidden", message="Forbidden"):
+    """A caller known to the server, refused this action."""
 
 
-class InsufficientRole(Forbidden):
-    code = "insufficient_role"
-
+class InsufficientRole(Forbidden, code="insufficient_role"):
     def __init__(self, required: str, actual: str) -> None:
         super().__init__(
             f"This endpoint requires the {required} role or higher; this key has the {actual} role",
@@ -148,35 +161,29 @@ class InsufficientRole(Forbidden):
         )
 
 
-class NotFound(AppError):
-    status = 404
-    code = "not_found"
-    default_message = "Not found"
+class NotFound(AppError, status=404, code="not_found", message="Not found"):
+    """Absent, or another tenant's (row-level security hides it)."""
 
 
-class MethodNotAllowed(AppError):
-    status = 405
-    code = "method_not_allowed"
-    default_message = "Method not allowed"
+class MethodNotAllowed(
+    AppError, status=405, code="method_not_allowed", message="Method not allowed"
+):
+    """A known path without this method."""
 
 
-class Conflict(AppError):
-    status = 409
-    code = "conflict"
-    default_message = "Conflict"
+class Conflict(AppError, status=409, code="conflict", message="Conflict"):
+    """Refused because of the current state of what the request changes."""
 
 
-class PayloadTooLarge(AppError):
-    status = 413
-    code = "payload_too_large"
-    default_message = "Request body too large"
+class PayloadTooLarge(
+    AppError, status=413, code="payload_too_large", message="Request body too large"
+):
+    """A body over the server's limit."""
 
 
-class UnprocessableEntity(AppError):
-    status = 422
-    code = "validation_error"
-    default_message = "Validation failed"
-
+class UnprocessableEntity(
+    AppError, status=422, code="validation_error", message="Validation failed"
+):
     @classmethod
     def for_field(
         cls, field: str, message: str, *, type_: str = "invalid"
@@ -187,11 +194,7 @@ class UnprocessableEntity(AppError):
         )
 
 
-class RateLimited(AppError):
-    status = 429
-    code = "rate_limited"
-    default_message = "Rate limit exceeded"
-
+class RateLimited(AppError, status=429, code="rate_limited", message="Rate limit exceeded"):
     def __init__(self, retry_after: int, limit: int, scope: str, per: str = "minute") -> None:
         super().__init__(
             f"Rate limit exceeded: {limit} per {per} for this {scope}; retry after {retry_after} s",
@@ -205,18 +208,19 @@ class RateLimited(AppError):
         )
 
 
-class ServiceUnavailable(AppError):
-    status = 503
-    code = "service_unavailable"
-    default_message = "Service unavailable"
+class ServiceUnavailable(
+    AppError, status=503, code="service_unavailable", message="Service unavailable"
+):
+    """The server cannot serve the request now; a retry may succeed."""
 
 
-class QueryTimeout(ServiceUnavailable):
-    code = "query_timeout"
-    default_message = (
-        "The request's database work ran longer than this server allows "
-        "(its statement timeout) and was cancelled; nothing was changed"
-    )
+class QueryTimeout(
+    ServiceUnavailable,
+    code="query_timeout",
+    message="The request's database work ran longer than this server allows "
+    "(its statement timeout) and was cancelled; nothing was changed",
+):
+    """A statement cancelled by the statement timeout."""
 
 
 class ConcurrentUpdate(Conflict):

@@ -41,7 +41,7 @@ def _split(
     return items, [e.story_id for e in entries]
 
 
-@router.post("/stories/bulk/claim", response_model=BulkResults)
+@router.post("/stories/bulk/claim")
 async def bulk_claim(
     body: BulkClaimIn, conn: RequestConn, principal: AgentPrincipal
 ) -> BulkResults:
@@ -49,7 +49,7 @@ async def bulk_claim(
     return await bulk.claim(conn, principal, body.story_ids)
 
 
-@router.post("/stories/bulk/verify", response_model=BulkResults)
+@router.post("/stories/bulk/verify")
 async def bulk_verify(
     body: BulkVerifyIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
@@ -57,7 +57,7 @@ async def bulk_verify(
     return await bulk.verify(conn, principal, *_split(body.stories, VerifyIn))
 
 
-@router.post("/stories/bulk/reject", response_model=BulkResults)
+@router.post("/stories/bulk/reject")
 async def bulk_reject(
     body: BulkRejectIn, conn: RequestConn, principal: OrchestratorPrincipal
 ) -> BulkResults:
@@ -65,7 +65,7 @@ async def bulk_reject(
     return await bulk.reject(conn, principal, *_split(body.stories, RejectIn))
 
 
-@router.post("/stories/bulk/mark-complete", response_model=BulkResults)
+@router.post("/stories/bulk/mark-complete")
 async def bulk_mark_complete(
     body: BulkBackfillIn, conn: RequestConn, principal: UserPrincipal
 ) -> BulkResults:
@@ -76,7 +76,6 @@ async def bulk_mark_complete(
 
 @router.post(
     "/epics/{epic_id}/verify-all",
-    response_model=Item[VerifyAllResult],
     responses=errors(EpicNotFound),
 )
 async def verify_all(

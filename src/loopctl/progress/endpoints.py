@@ -56,7 +56,6 @@ def _token(body: LeaseIn | None) -> int | None:
 
 @router.post(
     "/{story_id}/contract",
-    response_model=Item[StoryProgress],
     responses=errors(*_COMMON, AlreadyVerified, ContractMismatch),
 )
 async def contract_story(
@@ -68,7 +67,6 @@ async def contract_story(
 
 @router.post(
     "/{story_id}/claim",
-    response_model=Item[StoryProgress],
     responses=errors(*_COMMON, AlreadyClaimed, DependenciesNotVerified),
 )
 async def claim_story(
@@ -80,7 +78,7 @@ async def claim_story(
 
 for _path in ("/{story_id}/start", "/{story_id}/start-work"):
 
-    @router.post(_path, response_model=Item[StoryProgress], responses=errors(*_HOLDER))
+    @router.post(_path, responses=errors(*_HOLDER))
     async def start_story(
         story_id: UUID, conn: RequestConn, principal: AgentPrincipal, body: LeaseIn | None = None
     ) -> Item[StoryProgress]:
@@ -88,9 +86,7 @@ for _path in ("/{story_id}/start", "/{story_id}/start-work"):
         return Item(data=await service.start(conn, principal, story_id, _token(body)))
 
 
-@router.post(
-    "/{story_id}/request-review", response_model=Item[StoryProgress], responses=errors(*_HOLDER)
-)
+@router.post("/{story_id}/request-review", responses=errors(*_HOLDER))
 async def request_review(
     story_id: UUID, conn: RequestConn, principal: AgentPrincipal, body: LeaseIn | None = None
 ) -> Item[StoryProgress]:
@@ -98,9 +94,7 @@ async def request_review(
     return Item(data=await service.request_review(conn, principal, story_id, _token(body)))
 
 
-@router.post(
-    "/{story_id}/heartbeat", response_model=Item[StoryProgress], responses=errors(*_HOLDER)
-)
+@router.post("/{story_id}/heartbeat", responses=errors(*_HOLDER))
 async def heartbeat(
     story_id: UUID, conn: RequestConn, principal: AgentPrincipal, body: LeaseIn | None = None
 ) -> Item[StoryProgress]:
@@ -108,7 +102,7 @@ async def heartbeat(
     return Item(data=await service.heartbeat(conn, principal, story_id, _token(body)))
 
 
-@router.post("/{story_id}/unclaim", response_model=Item[StoryProgress], responses=errors(*_HOLDER))
+@router.post("/{story_id}/unclaim", responses=errors(*_HOLDER))
 async def unclaim_story(
     story_id: UUID, conn: RequestConn, principal: AgentPrincipal, body: LeaseIn | None = None
 ) -> Item[StoryProgress]:
@@ -120,7 +114,6 @@ for _path in ("/{story_id}/report", "/{story_id}/report-done"):
 
     @router.post(
         _path,
-        response_model=Item[StoryProgress],
         responses=errors(*_COMMON, SelfReportBlocked, LeaseExpired, LeaseLost),
     )
     async def report_story(
@@ -133,7 +126,6 @@ for _path in ("/{story_id}/report", "/{story_id}/report-done"):
 @router.post(
     "/{story_id}/review-complete",
     status_code=201,
-    response_model=Item[ReviewRecord],
     responses=errors(*_COMMON, SelfReviewBlocked),
 )
 async def complete_review(
@@ -146,7 +138,6 @@ async def complete_review(
 
 @router.post(
     "/{story_id}/verify",
-    response_model=Item[StoryProgress],
     responses=errors(
         *_COMMON,
         SelfVerifyBlocked,
@@ -166,7 +157,6 @@ async def verify_story(
 
 @router.post(
     "/{story_id}/reject",
-    response_model=Item[StoryProgress],
     responses=errors(*_COMMON, SelfVerifyBlocked, UnknownCriterion),
 )
 async def reject_story(
@@ -179,7 +169,6 @@ async def reject_story(
 
 @router.post(
     "/{story_id}/force-unclaim",
-    response_model=Item[StoryProgress],
     responses=errors(*_COMMON, AlreadyVerified),
 )
 async def force_unclaim_story(
@@ -204,7 +193,6 @@ CLAIM_ORDER = (
 
 @router.post(
     "/claim-next",
-    response_model=Item[ClaimedStory],
     description=CLAIM_ORDER,
     responses=errors(
         RoleRefused, AgentIdentityRequired, NoReadyStory, ProjectNotFound, EpicNotFound

@@ -30,7 +30,6 @@ def _all(items: list[object]) -> PageMeta:
 @router.post(
     "/{story_id}/artifacts",
     status_code=201,
-    response_model=Item[Artifact],
     responses=errors(StoryNotFound),
 )
 async def add_artifact(
@@ -41,7 +40,7 @@ async def add_artifact(
     return Item(data=Artifact.model_validate(row))
 
 
-@router.get("/{story_id}/artifacts", response_model=Page[Artifact], responses=errors(StoryNotFound))
+@router.get("/{story_id}/artifacts", responses=errors(StoryNotFound))
 async def list_artifacts(story_id: UUID, conn: RequestConn, _: AgentPrincipal) -> Page[Artifact]:
     """A story's artifacts, oldest first."""
     data = [Artifact.model_validate(r) for r in await records.artifacts(conn, story_id)]
@@ -50,7 +49,6 @@ async def list_artifacts(story_id: UUID, conn: RequestConn, _: AgentPrincipal) -
 
 @router.get(
     "/{story_id}/verifications",
-    response_model=Page[Verification],
     responses=errors(StoryNotFound),
 )
 async def list_verifications(
@@ -63,7 +61,6 @@ async def list_verifications(
 
 @router.get(
     "/{story_id}/acceptance_criteria",
-    response_model=Page[CriterionStatus],
     responses=errors(StoryNotFound),
 )
 async def list_acceptance_criteria(
@@ -76,7 +73,6 @@ async def list_acceptance_criteria(
 
 @router.post(
     "/{story_id}/backfill",
-    response_model=Item[StoryProgress],
     responses=errors(StoryNotFound, RoleRefused, InvalidTransition, AlreadyVerified),
 )
 async def backfill_story(

@@ -36,7 +36,6 @@ router = api_router("/projects", tag="projects")
 @router.post(
     "",
     status_code=201,
-    response_model=Item[Project],
     responses=errors(ProjectSlugTaken, ProjectLimitReached),
 )
 async def create_project(
@@ -47,7 +46,7 @@ async def create_project(
     return Item(data=service.view(row))
 
 
-@router.get("", response_model=Page[Project])
+@router.get("")
 async def list_projects(
     conn: RequestConn,
     principal: AgentPrincipal,
@@ -67,7 +66,7 @@ async def list_projects(
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get("/{project_id}", response_model=Item[ProjectDetail], responses=errors(ProjectNotFound))
+@router.get("/{project_id}", responses=errors(ProjectNotFound))
 async def get_project(
     project_id: UUID, conn: RequestConn, principal: AgentPrincipal
 ) -> Item[ProjectDetail]:
@@ -77,7 +76,6 @@ async def get_project(
 
 @router.patch(
     "/{project_id}",
-    response_model=Item[Project],
     responses=errors(ProjectNotFound, ProjectArchived, ProjectLimitReached, ProjectStatusNeedsUser),
 )
 async def update_project(
@@ -94,7 +92,7 @@ async def update_project(
     return Item(data=service.view(row))
 
 
-@router.delete("/{project_id}", response_model=Item[Project], responses=errors(ProjectNotFound))
+@router.delete("/{project_id}", responses=errors(ProjectNotFound))
 async def archive_project(
     project_id: UUID, conn: RequestConn, principal: UserPrincipal
 ) -> Item[Project]:
@@ -104,7 +102,6 @@ async def archive_project(
 
 @router.get(
     "/{project_id}/progress",
-    response_model=Item[ProjectProgress],
     responses=errors(ProjectNotFound),
 )
 async def get_project_progress(

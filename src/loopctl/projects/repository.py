@@ -1,41 +1,22 @@
 """SQL for projects."""
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection
-from loopctl.kit.repository import Filters, fetch_one, fetch_page, fetch_value, returning
+from loopctl.kit import repository as write
+from loopctl.kit.pagination import Pagination
+from loopctl.kit.repository import Filters, Listing, fetch_one, fetch_value
 from loopctl.kit.sql import maybe
 from loopctl.projects.rows import ProjectDetailRow, ProjectRow
 
 
-async def insert(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    id: UUID,
-    name: str,
-    slug: str,
-    description: str | None,
-    repo_url: str | None,
-    tech_stack: str | None,
-    mission: str | None,
-    metadata: dict[str, Any],
-) -> ProjectRow:
-    return await returning(
-        conn,
-        ProjectRow,
-        """
-        INSERT INTO projects (tenant_id, id, name, slug, description, repo_url, tech_stack,
-                              mission, metadata)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        RETURNING *
-        """,
-        [tenant_id, id, name, slug, description, repo_url, tech_stack, mission, Jsonb(metadata)],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> ProjectRow:
+    """``values``: tenant_id, id and the fields of a ``ProjectCreate``."""
+    return await write.insert(conn, ProjectRow, "projects", values)
 
 
 async def get(conn: Connection, project_id: UUID, *, lock: bool = False) -> ProjectRow | None:
@@ -74,60 +55,24 @@ async def get_detail(conn: Connection, project_id: UUID) -> ProjectDetailRow | N
     )
 
 
+_LISTING = Listing.table(ProjectRow, "projects")
+
+
 async def list_page(
-    conn: Connection,
-    *,
-    status: str | None,
-    order_by: sql.Composed,
-    limit: int,
-    offset: int,
+    conn: Connection, *, status: str | None, order_by: sql.Composed, page: Pagination
 ) -> tuple[list[ProjectRow], int]:
-    return await fetch_page(
-        conn,
-        ProjectRow,
-        select=sql.SQL("SELECT * FROM projects"),
-        count_from=sql.SQL("projects"),
-        filters=Filters().given("status = %(status)s", status=status),
-        order_by=order_by,
-        limit=limit,
-        offset=offset,
-    )
+    filters = Filters().given("status = %(status)s", status=status)
+    return await _LISTING.page(conn, filters, order_by, page)
 
 
-async def update(
-    conn: Connection,
-    project_id: UUID,
-    *,
-    name: str,
-    description: str | None,
-    repo_url: str | None,
-    tech_stack: str | None,
-    mission: str | None,
-    metadata: dict[str, Any],
-    status: str,
-) -> ProjectRow:
+async def update(conn: Connection, project_id: UUID, values: Mapping[str, Any]) -> ProjectRow:
+    """``values``: the editable fields (``service.EDITABLE``) and the status."""
     # archived_at keeps the first archiving time and is cleared on reactivation.
-    return await returning(
+    return await write.update(
         conn,
         ProjectRow,
-        """
-        UPDATE projects
-           SET name = %(name)s, description = %(description)s, repo_url = %(repo_url)s,
-               tech_stack = %(tech_stack)s, mission = %(mission)s, metadata = %(metadata)s, status = %(status)s,
-               archived_at = CASE WHEN %(status)s = 'archived'
-                                  THEN coalesce(archived_at, now()) END,
-               updated_at = now()
-         WHERE id = %(id)s
-        RETURNING *
-        """,
-        {
-            "id": project_id,
-            "name": name,
-            "description": description,
-            "repo_url": repo_url,
-            "tech_stack": tech_stack,
-            "mission": mission,
-            "metadata": Jsonb(metadata),
-            "status": status,
-        },
+        "projects",
+        project_id,
+        values,
+        also="archived_at = CASE WHEN %(status)s = 'archived' THEN coalesce(archived_at, now()) END",
     )

@@ -11,7 +11,7 @@ from loopctl.database.connections import Connection
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.kit.sorting import order_by
 from loopctl.projects import repository
 from loopctl.projects.errors import (
@@ -26,10 +26,14 @@ from loopctl.projects.schemas import Project, ProjectCreate, ProjectDetail, Proj
 
 SORTABLE = {"name": "name", "created_at": "created_at", "updated_at": "updated_at"}
 EDITABLE = ("name", "description", "repo_url", "tech_stack", "mission", "metadata")
+CREATED = ("slug", *EDITABLE)
 
 
 def view(row: ProjectRow) -> Project:
     return Project.model_validate(row)
+
+
+TRAIL = audit.Trail("project", view, lambda row: row.id)
 
 
 async def _check_limit(conn: Connection, max_active: int) -> None:
@@ -45,31 +49,13 @@ async def create(
 ) -> ProjectRow:
     await _check_limit(conn, max_active)
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            name=body.name,
-            slug=body.slug,
-            description=body.description,
-            repo_url=body.repo_url,
-            tech_stack=body.tech_stack,
-            mission=body.mission,
-            metadata=body.metadata,
-        )
+        owner = {"tenant_id": principal.tenant, "id": new_id()}
+        row = await repository.insert(conn, owner | values_of(body, CREATED))
     except pg.UniqueViolation as exc:
         raise ProjectSlugTaken(
             f"A project with slug {body.slug!r} already exists", details={"slug": body.slug}
         ) from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=row.id,
-    )
+    await TRAIL.created(conn, principal, row)
     return row
 
 
@@ -114,11 +100,7 @@ async def list_projects(
     if status is None and not include_archived:
         status = "active"
     return await repository.list_page(
-        conn,
-        status=status,
-        order_by=order_by(sort, SORTABLE, "name"),
-        limit=page.limit,
-        offset=page.offset,
+        conn, status=status, order_by=order_by(sort, SORTABLE, "name"), page=page
     )
 
 
@@ -143,20 +125,11 @@ async def update(
         return current
     if status == "active" and current.status == "archived":
         await _check_limit(conn, max_active)
-    row = await repository.update(conn, project_id, status=status, **values)
+    row = await repository.update(conn, project_id, values | {"status": status})
     action = "updated"
     if status != current.status:
         action = "archived" if status == "archived" else "reactivated"
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action=action,
-        before=view(current),
-        after=view(row),
-        project_id=row.id,
-    )
+    await TRAIL.changed(conn, principal, current, row, action)
     return row
 
 
@@ -165,25 +138,7 @@ async def archive(conn: Connection, principal: Principal, project_id: UUID) -> P
     current = found(await repository.get(conn, project_id, lock=True), ProjectNotFound)
     if current.status == "archived":
         return current
-    row = await repository.update(
-        conn,
-        project_id,
-        name=current.name,
-        description=current.description,
-        repo_url=current.repo_url,
-        tech_stack=current.tech_stack,
-        mission=current.mission,
-        metadata=current.metadata,
-        status="archived",
-    )
-    await audit.record(
-        conn,
-        principal,
-        entity_type="project",
-        entity_id=row.id,
-        action="archived",
-        before=view(current),
-        after=view(row),
-        project_id=row.id,
-    )
+    values = values_of(current, EDITABLE) | {"status": "archived"}
+    row = await repository.update(conn, project_id, values)
+    await TRAIL.changed(conn, principal, current, row, "archived")
     return row

@@ -1,9 +1,10 @@
 """/api/v1/stories, /api/v1/epics/{epic_id}/stories and /api/v1/projects/{project_id}/stories"""
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from loopctl.auth.dependencies import AgentPrincipal, OrchestratorPrincipal, UserPrincipal
 from loopctl.database.connections import RequestConn
@@ -23,37 +24,56 @@ from loopctl.stories.schemas import (
     StoryCreateInProject,
     StoryDeleted,
     StoryDetail,
+    StoryQuery,
     StoryUpdate,
     VerifiedStatus,
 )
 
 router = api_router(tag="stories")
 
-AgentStatusFilter = Annotated[
-    AgentStatus | None, Query(description="Only stories with this agent_status")
-]
-VerifiedStatusFilter = Annotated[
-    VerifiedStatus | None, Query(description="Only stories with this verified_status")
-]
-AssigneeFilter = Annotated[
-    UUID | None,
-    Query(description="Only stories this agent holds or last implemented (its agent id)"),
-]
-# The reference's clients ask for token totals; loopctl records no token usage yet, and
-# an unknown total must not read as 0, so the fields are left out until it does.
-IncludeTokenTotals = Annotated[
-    bool,
-    Query(
-        description="Accepted for the reference's clients. loopctl records no token usage yet, "
-        "so no token fields are added: an unknown total is left out, never shown as 0"
-    ),
-]
+
+@dataclass(frozen=True, slots=True)
+class StoryFilters:
+    """The query parameters both lists of stories take."""
+
+    agent_status: Annotated[
+        AgentStatus | None, Query(description="Only stories with this agent_status")
+    ] = None
+    verified_status: Annotated[
+        VerifiedStatus | None, Query(description="Only stories with this verified_status")
+    ] = None
+    assignee: Annotated[
+        UUID | None,
+        Query(description="Only stories this agent holds or last implemented (its agent id)"),
+    ] = None
+    # The reference's clients ask for token totals; loopctl records no token usage yet, and
+    # an unknown total must not read as 0, so the fields are left out until it does.
+    include_token_totals: Annotated[
+        bool,
+        Query(
+            description="Accepted for the reference's clients. loopctl records no token usage "
+            "yet, so no token fields are added: an unknown total is left out, never shown as 0"
+        ),
+    ] = False
+
+    def query(
+        self, *, epic_id: UUID | None = None, title_contains: str | None = None
+    ) -> StoryQuery:
+        return StoryQuery(
+            epic_id=epic_id,
+            agent_status=self.agent_status,
+            verified_status=self.verified_status,
+            title_contains=title_contains,
+            assignee=self.assignee,
+        )
+
+
+Filters = Annotated[StoryFilters, Depends()]
 
 
 @router.post(
     "/epics/{epic_id}/stories",
     status_code=201,
-    response_model=Item[Story],
     responses=errors(EpicNotFound, ProjectArchived, StoryNumberTaken),
 )
 async def create_story(
@@ -66,7 +86,6 @@ async def create_story(
 @router.post(
     "/projects/{project_id}/stories",
     status_code=201,
-    response_model=Item[Story],
     responses=errors(ProjectNotFound, ProjectArchived, StoryNumberTaken),
 )
 async def create_story_in_project(
@@ -80,39 +99,23 @@ async def create_story_in_project(
     return Item(data=service.view(row))
 
 
-@router.get("/epics/{epic_id}/stories", response_model=Page[Story], responses=errors(EpicNotFound))
+@router.get("/epics/{epic_id}/stories", responses=errors(EpicNotFound))
 async def list_epic_stories(
-    epic_id: UUID,
-    conn: RequestConn,
-    principal: AgentPrincipal,
-    page: PageParams,
-    agent_status: AgentStatusFilter = None,
-    verified_status: VerifiedStatusFilter = None,
-    assignee: AssigneeFilter = None,
-    include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
+    epic_id: UUID, conn: RequestConn, principal: AgentPrincipal, filters: Filters, page: PageParams
 ) -> Page[Story]:
     """List an epic's stories in natural number order ("2.9" before "2.10")."""
-    rows, total = await service.list_in_epic(
-        conn,
-        principal,
-        epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        page=page,
-        assignee=assignee,
-    )
+    rows, total = await service.list_in_epic(conn, principal, epic_id, filters.query(), page)
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get("/stories", response_model=Page[Story], responses=errors(ProjectNotFound))
+@router.get("/stories", responses=errors(ProjectNotFound))
 async def list_stories(
     conn: RequestConn,
     principal: AgentPrincipal,
-    page: PageParams,
     project_id: Annotated[UUID, Query(description="The project (required)")],
+    filters: Filters,
+    page: PageParams,
     epic_id: Annotated[UUID | None, Query(description="Only stories of this epic")] = None,
-    agent_status: AgentStatusFilter = None,
-    verified_status: VerifiedStatusFilter = None,
     q: Annotated[
         str | None,
         Query(
@@ -122,27 +125,14 @@ async def list_stories(
             description="Only stories whose title contains this text (case-insensitive)",
         ),
     ] = None,
-    assignee: AssigneeFilter = None,
-    include_token_totals: IncludeTokenTotals = False,  # noqa: ARG001 (accepted; no usage yet)
 ) -> Page[Story]:
     """List a project's stories by epic position, epic number, then natural story number."""
-    rows, total = await service.list_in_project(
-        conn,
-        principal,
-        project_id,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        q=q,
-        page=page,
-        assignee=assignee,
-    )
+    query = filters.query(epic_id=epic_id, title_contains=q)
+    rows, total = await service.list_in_project(conn, principal, project_id, query, page)
     return page_of([service.view(r) for r in rows], total, page)
 
 
-@router.get(
-    "/stories/{story_id}", response_model=Item[StoryDetail], responses=errors(StoryNotFound)
-)
+@router.get("/stories/{story_id}", responses=errors(StoryNotFound))
 async def get_story(
     story_id: UUID, conn: RequestConn, principal: AgentPrincipal
 ) -> Item[StoryDetail]:
@@ -152,7 +142,6 @@ async def get_story(
 
 @router.patch(
     "/stories/{story_id}",
-    response_model=Item[Story],
     responses=errors(StoryNotFound, ProjectArchived),
 )
 async def update_story(
@@ -164,7 +153,6 @@ async def update_story(
 
 @router.delete(
     "/stories/{story_id}",
-    response_model=Item[StoryDeleted],
     responses=errors(StoryNotFound, ProjectArchived),
 )
 async def delete_story(

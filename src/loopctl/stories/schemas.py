@@ -1,5 +1,6 @@
 """Story request and response bodies."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -33,13 +34,30 @@ StoryNumber = Annotated[
 Hours = Annotated[Decimal, Field(ge=0, le=999_999, decimal_places=2)]
 
 
-class Story(Output):
+@dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """Which stories a list or a count covers; each filter None: any."""
+
+    project_id: UUID | None = None
+    epic_id: UUID | None = None
+    agent_status: str | None = None
+    verified_status: str | None = None
+    title_contains: str | None = None
+    assignee: UUID | None = None
+
+
+class StoryHeading(Output):
+    """What names a story wherever one is listed: its ids, numbers and title."""
+
     id: UUID
     project_id: UUID
     epic_id: UUID
     epic_number: int
     number: str
     title: str
+
+
+class Story(StoryHeading):
     description: str | None
     acceptance_criteria: list[Criterion]
     estimated_hours: float | None

@@ -1,5 +1,6 @@
 """Stories: the units of work. Their two status fields are owned by the progress domain."""
 
+from dataclasses import replace
 from uuid import UUID
 
 from psycopg import errors as pg
@@ -14,7 +15,7 @@ from loopctl.epics.rows import EpicRow
 from loopctl.kit.ids import new_id
 from loopctl.kit.lookup import found
 from loopctl.kit.pagination import Pagination
-from loopctl.kit.patch import patched, unchanged
+from loopctl.kit.patch import patched, unchanged, values_of
 from loopctl.platform.errors import UnprocessableEntity
 from loopctl.projects import service as projects
 from loopctl.stories import criteria, repository
@@ -27,14 +28,19 @@ from loopctl.stories.schemas import (
     StoryCreateInProject,
     StoryDeleted,
     StoryDetail,
+    StoryQuery,
     StoryUpdate,
 )
 
 EDITABLE = ("title", "description", "acceptance_criteria", "estimated_hours", "metadata")
+CREATED = ("number", *EDITABLE)
 
 
 def view(row: StoryRow) -> Story:
     return Story.model_validate(row)
+
+
+TRAIL = audit.Trail("story", view, lambda row: row.project_id)
 
 
 async def _create_in(
@@ -45,33 +51,20 @@ async def _create_in(
     except criteria.DuplicateCriterionId as exc:
         raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     try:
-        row = await repository.insert(
-            conn,
-            tenant_id=principal.tenant,
-            id=new_id(),
-            project_id=epic.project_id,
-            epic_id=epic.id,
-            number=body.number,
-            title=body.title,
-            description=body.description,
-            acceptance_criteria=acceptance,
-            estimated_hours=body.estimated_hours,
-            metadata=body.metadata,
-        )
+        owner = {
+            "tenant_id": principal.tenant,
+            "id": new_id(),
+            "project_id": epic.project_id,
+            "epic_id": epic.id,
+        }
+        values = values_of(body, CREATED) | {"acceptance_criteria": acceptance}
+        row = await repository.insert(conn, owner | values)
     except pg.UniqueViolation as exc:
         raise StoryNumberTaken(details={"number": body.number}) from exc
     except pg.ForeignKeyViolation as exc:
         # The epic was deleted by a transaction that committed while this one waited.
         raise EpicNotFound() from exc
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story",
-        entity_id=row.id,
-        action="created",
-        after=view(row),
-        project_id=row.project_id,
-    )
+    await TRAIL.created(conn, principal, row)
     await dependency_graph.refresh_claim_order(conn, row.project_id)
     return row
 
@@ -121,51 +114,19 @@ async def detail(conn: Connection, principal: Principal, story_id: UUID) -> Stor
 
 
 async def list_in_project(
-    conn: Connection,
-    principal: Principal,
-    project_id: UUID,
-    *,
-    epic_id: UUID | None,
-    agent_status: str | None,
-    verified_status: str | None,
-    q: str | None,
-    page: Pagination,
-    assignee: UUID | None = None,
+    conn: Connection, principal: Principal, project_id: UUID, query: StoryQuery, page: Pagination
 ) -> tuple[list[StoryRow], int]:
+    """The project's stories that ``query`` matches."""
     await projects.get(conn, principal, project_id)
-    return await repository.list_page(
-        conn,
-        project_id=project_id,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        title_contains=q,
-        assignee=assignee,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await repository.list_page(conn, replace(query, project_id=project_id), page)
 
 
 async def list_in_epic(
-    conn: Connection,
-    principal: Principal,
-    epic_id: UUID,
-    *,
-    agent_status: str | None,
-    verified_status: str | None,
-    page: Pagination,
-    assignee: UUID | None = None,
+    conn: Connection, principal: Principal, epic_id: UUID, query: StoryQuery, page: Pagination
 ) -> tuple[list[StoryRow], int]:
+    """The epic's stories that ``query`` matches."""
     await epics.get(conn, principal, epic_id)
-    return await repository.list_page(
-        conn,
-        epic_id=epic_id,
-        agent_status=agent_status,
-        verified_status=verified_status,
-        assignee=assignee,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await repository.list_page(conn, replace(query, epic_id=epic_id), page)
 
 
 async def update(
@@ -184,17 +145,8 @@ async def update(
             raise UnprocessableEntity.for_field(exc.field, str(exc)) from exc
     if unchanged(values, current):
         return current
-    row = await repository.update(conn, story_id, **values)
-    await audit.record(
-        conn,
-        principal,
-        entity_type="story",
-        entity_id=row.id,
-        action="updated",
-        before=view(current),
-        after=view(row),
-        project_id=row.project_id,
-    )
+    row = await repository.update(conn, story_id, values)
+    await TRAIL.changed(conn, principal, current, row)
     if row.estimated_hours != current.estimated_hours:  # the critical path's weights
         await dependency_graph.refresh_claim_order(conn, row.project_id)
     return row
@@ -230,15 +182,7 @@ async def _remove(
     deleted = []
     for row in rows:
         removed = StoryDeleted(**view(row).model_dump(), removed_dependency_ids=edges[row.id])
-        await audit.record(
-            conn,
-            principal,
-            entity_type="story",
-            entity_id=row.id,
-            action="deleted",
-            before=removed,
-            project_id=row.project_id,
-        )
+        await TRAIL.deleted(conn, principal, row, removed)
         deleted.append(removed)
     if rows:
         await dependency_graph.refresh_claim_order(conn, rows[0].project_id)
@@ -247,4 +191,5 @@ async def _remove(
 
 async def rollup(conn: Connection, *, project_id: UUID, epic_id: UUID | None = None) -> Progress:
     """The stories of a project, or of one of its epics, counted by both status tiers."""
-    return fold(await repository.status_totals(conn, project_id=project_id, epic_id=epic_id))
+    query = StoryQuery(project_id=project_id, epic_id=epic_id)
+    return fold(await repository.status_totals(conn, query))

@@ -28,7 +28,6 @@ def signup_allowed(request: Request, rt: RuntimeDep) -> None:
 @router.post(
     "/register",
     status_code=201,
-    response_model=Item[TenantRegistered],
     responses=errors(SlugTaken, SignupDisabled, RateLimited),
     dependencies=[Depends(signup_allowed), Depends(reject_unknown_query_params)],
 )
@@ -52,7 +51,7 @@ async def register_tenant(
     )
 
 
-@router.get("/me", response_model=Item[Tenant])
+@router.get("/me")
 async def get_my_tenant(
     conn: RequestConn, principal: AgentPrincipal, rt: RuntimeDep
 ) -> Item[Tenant]:
@@ -60,7 +59,7 @@ async def get_my_tenant(
     return Item(data=service.view(await service.get_current(conn, principal), rt.settings))
 
 
-@router.patch("/me", response_model=Item[Tenant])
+@router.patch("/me")
 async def update_my_tenant(
     body: TenantUpdate, conn: RequestConn, principal: UserPrincipal, rt: RuntimeDep
 ) -> Item[Tenant]:

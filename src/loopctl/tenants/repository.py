@@ -1,35 +1,20 @@
 """SQL for tenants. Row-level security shows each tenant only its own row."""
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from loopctl.database.connections import Connection, fetch_row
-from loopctl.kit.repository import returning
+from loopctl.kit import repository as write
 from loopctl.kit.sql import maybe
 from loopctl.tenants.rows import TenantRow
 
 
-async def insert(
-    conn: Connection,
-    *,
-    id: UUID,
-    name: str,
-    slug: str,
-    email: str | None,
-    settings: dict[str, Any],
-) -> TenantRow:
-    return await returning(
-        conn,
-        TenantRow,
-        """
-        INSERT INTO tenants (id, name, slug, email, settings) VALUES (%s, %s, %s, %s, %s)
-        RETURNING *
-        """,
-        [id, name, slug, email, Jsonb(settings)],
-    )
+async def insert(conn: Connection, values: Mapping[str, Any]) -> TenantRow:
+    """``values``: id, settings and the fields of a ``TenantRegister``."""
+    return await write.insert(conn, TenantRow, "tenants", values)
 
 
 # Plain strings, not composed per call, and fetch_row's plain tuple rather than a new cursor
@@ -58,21 +43,6 @@ async def get_settings(conn: Connection, tenant_id: UUID, *, lock: bool = False)
     return dict(row[0]) if row else {}
 
 
-async def update(
-    conn: Connection,
-    tenant_id: UUID,
-    *,
-    name: str,
-    email: str | None,
-    settings: dict[str, Any],
-) -> TenantRow:
-    return await returning(
-        conn,
-        TenantRow,
-        """
-        UPDATE tenants SET name = %s, email = %s, settings = %s, updated_at = now()
-         WHERE id = %s
-        RETURNING *
-        """,
-        [name, email, Jsonb(settings), tenant_id],
-    )
+async def update(conn: Connection, tenant_id: UUID, values: Mapping[str, Any]) -> TenantRow:
+    """``values``: name, email and settings."""
+    return await write.update(conn, TenantRow, "tenants", tenant_id, values)

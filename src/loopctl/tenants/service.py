@@ -12,6 +12,7 @@ from loopctl.auth.roles import Role
 from loopctl.auth.service import Authenticator
 from loopctl.database.connections import Connection, set_tenant
 from loopctl.kit.ids import new_id
+from loopctl.kit.patch import values_of
 from loopctl.platform.config import Settings
 from loopctl.tenants import repository
 from loopctl.tenants import settings as tenant_settings
@@ -34,6 +35,10 @@ def view(row: TenantRow, config: Settings) -> Tenant:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _trail(config: Settings) -> audit.Trail[TenantRow]:
+    return audit.Trail("tenant", lambda row: view(row, config))
 
 
 def admit_signup(config: Settings, authenticator: Authenticator, client: str) -> None:
@@ -61,21 +66,13 @@ async def register(
     await set_tenant(conn, tenant_id)
     actor = SystemActor(tenant_id=tenant_id, label=actor_label, request_id=request_id)
     try:
-        row = await repository.insert(
-            conn, id=tenant_id, name=body.name, slug=body.slug, email=body.email, settings={}
-        )
+        values = {"id": tenant_id, "settings": {}} | values_of(body, ("name", "slug", "email"))
+        row = await repository.insert(conn, values)
     except pg.UniqueViolation as exc:
         raise SlugTaken(
             f"The slug {body.slug!r} is already taken", details={"slug": body.slug}
         ) from exc
-    await audit.record(
-        conn,
-        actor,
-        entity_type="tenant",
-        entity_id=tenant_id,
-        action="registered",
-        after=view(row, config),
-    )
+    await _trail(config).created(conn, actor, row, "registered")
     key, raw = await api_keys.issue(
         conn, actor, hasher, name="first user key", role=Role.user, agent_id=None, expires_at=None
     )
@@ -97,20 +94,11 @@ async def update_current(
     settings = tenant_settings.parse(current.settings)
     if body.settings is not None:
         settings = body.settings.apply(settings)
-    updated = await repository.update(
-        conn,
-        current.id,
-        name=body.name if body.name is not None else current.name,
-        email=body.email if "email" in fields else current.email,
-        settings=settings.model_dump(),
-    )
-    await audit.record(
-        conn,
-        principal,
-        entity_type="tenant",
-        entity_id=current.id,
-        action="updated",
-        before=view(current, config),
-        after=view(updated, config),
-    )
+    values = {
+        "name": body.name if body.name is not None else current.name,
+        "email": body.email if "email" in fields else current.email,
+        "settings": settings.model_dump(),
+    }
+    updated = await repository.update(conn, current.id, values)
+    await _trail(config).changed(conn, principal, current, updated)
     return updated

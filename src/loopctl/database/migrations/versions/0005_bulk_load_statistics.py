@@ -24,11 +24,9 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    # SKIP_LOCKED: a concurrent import holds the table's ANALYZE lock until it commits;
-    # waiting for it would serialize imports, and skipping only costs speed.
-    op.execute(
-        """
+# Module-level (with op.execute's indentation, so the SQL sent is unchanged): migration
+# 0007's downgrade restores the function from this text.
+ANALYZE = """
         CREATE FUNCTION loopctl_analyze_work_breakdown(p_table text) RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
         BEGIN
@@ -46,7 +44,12 @@ def upgrade() -> None:
         END $$;
         REVOKE ALL ON FUNCTION loopctl_analyze_work_breakdown(text) FROM PUBLIC;
         """
-    )
+
+
+def upgrade() -> None:
+    # SKIP_LOCKED: a concurrent import holds the table's ANALYZE lock until it commits;
+    # waiting for it would serialize imports, and skipping only costs speed.
+    op.execute(ANALYZE)
     op.execute(
         "GRANT EXECUTE ON FUNCTION loopctl_analyze_work_breakdown(text) "
         f"TO {m.ident(m.roles().app)};"

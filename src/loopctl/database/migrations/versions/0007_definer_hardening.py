@@ -15,6 +15,9 @@ Revises: 0006
 Create Date: 2026-12-03
 """
 
+import importlib
+import textwrap
+
 from alembic import op
 
 from loopctl.kit import migration as m
@@ -85,25 +88,21 @@ END $$;
 REVOKE ALL ON FUNCTION loopctl_analyze_work_breakdown(text) FROM PUBLIC;
 """
 
-# As migration 0005 created it.
-_ANALYZE_0005 = """
-CREATE FUNCTION loopctl_analyze_work_breakdown(p_table text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-BEGIN
-  IF p_table = 'epics' THEN
-    ANALYZE (SKIP_LOCKED) epics;
-  ELSIF p_table = 'stories' THEN
-    ANALYZE (SKIP_LOCKED) stories;
-  ELSIF p_table = 'story_dependencies' THEN
-    ANALYZE (SKIP_LOCKED) story_dependencies;
-  ELSIF p_table = 'epic_dependencies' THEN
-    ANALYZE (SKIP_LOCKED) epic_dependencies;
-  ELSE
-    RAISE EXCEPTION 'not a work-breakdown table: %', p_table;
-  END IF;
-END $$;
-REVOKE ALL ON FUNCTION loopctl_analyze_work_breakdown(text) FROM PUBLIC;
-"""
+# As migration 0005 created it: its own text, so the downgrade restores it exactly.
+_ANALYZE_0005 = textwrap.dedent(
+    importlib.import_module(
+        "loopctl.database.migrations.versions.0005_bulk_load_statistics"
+    ).ANALYZE
+)
+
+# What this migration adds to the key lookup (upgrade) and takes away again (downgrade).
+_IN_GRACE = {
+    "in_grace_column": ", in_grace boolean",
+    "in_grace_key": ", k.rotated_at IS NOT NULL",
+    "in_grace_superadmin": ", false",
+    "search_path": "pg_catalog, public, pg_temp",
+}
+_BEFORE = dict.fromkeys(_IN_GRACE, "") | {"search_path": "pg_catalog, public"}
 
 
 def _replace(resolve: str, analyze: str) -> None:
@@ -117,20 +116,8 @@ def _replace(resolve: str, analyze: str) -> None:
 
 
 def upgrade() -> None:
-    resolve = _RESOLVE.format(
-        in_grace_column=", in_grace boolean",
-        in_grace_key=", k.rotated_at IS NOT NULL",
-        in_grace_superadmin=", false",
-        search_path="pg_catalog, public, pg_temp",
-    )
-    _replace(resolve, _ANALYZE)
+    _replace(_RESOLVE.format(**_IN_GRACE), _ANALYZE)
 
 
 def downgrade() -> None:
-    resolve = _RESOLVE.format(
-        in_grace_column="",
-        in_grace_key="",
-        in_grace_superadmin="",
-        search_path="pg_catalog, public",
-    )
-    _replace(resolve, _ANALYZE_0005)
+    _replace(_RESOLVE.format(**_BEFORE), _ANALYZE_0005)
