@@ -6,15 +6,18 @@ have exactly the same calls with the same arguments; only sending differs.
 
 import functools
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
 from loopctl.client import audit_calls as audit
+from loopctl.client import feed_calls as feed
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
+from loopctl.client import stream
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
 from loopctl.client.sources import Server, checked_url, data_dir, find_key, resolve_server
 from loopctl.platform.config import VERSION
@@ -131,7 +134,7 @@ class Client(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
     update_tenant = _sync(plan.update_tenant)
@@ -199,6 +202,25 @@ class Client(_Base):
     verify_all = _sync(loop.verify_all)
     story_history = _sync(audit.story_history)
     search_audit = _sync(audit.search_audit)
+    changes = _sync(feed.changes)
+    save_state = _sync(feed.save_state)
+    get_state = _sync(feed.get_state)
+    state_history = _sync(feed.state_history)
+    report_event = _sync(feed.report_event)
+
+    def follow_changes(
+        self,
+        *,
+        cursor: str | None = None,
+        since: datetime | str | None = None,
+        retry: RetryPolicy | None = None,
+        **filters: Any,
+    ) -> Iterator[feed.ChangeEvent]:
+        """The tenant's changes live from ``cursor`` (or ``since``, or the start), for as
+        long as you iterate; reconnects after the last event received (client/stream.py)."""
+        at = stream.start(cursor, since, filters)
+        limits = stream.read_timeout(self.timeout)
+        return stream.follow(self._http, self.server.url, at, retry or self.retry, limits)
 
 
 class AsyncClient(_Base):
@@ -254,7 +276,7 @@ class AsyncClient(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
     update_tenant = _async(plan.update_tenant)
@@ -322,3 +344,21 @@ class AsyncClient(_Base):
     verify_all = _async(loop.verify_all)
     story_history = _async(audit.story_history)
     search_audit = _async(audit.search_audit)
+    changes = _async(feed.changes)
+    save_state = _async(feed.save_state)
+    get_state = _async(feed.get_state)
+    state_history = _async(feed.state_history)
+    report_event = _async(feed.report_event)
+
+    def follow_changes(
+        self,
+        *,
+        cursor: str | None = None,
+        since: datetime | str | None = None,
+        retry: RetryPolicy | None = None,
+        **filters: Any,
+    ) -> AsyncIterator[feed.ChangeEvent]:
+        """The async ``Client.follow_changes``: iterate with ``async for``."""
+        at = stream.start(cursor, since, filters)
+        limits = stream.read_timeout(self.timeout)
+        return stream.afollow(self._http, self.server.url, at, retry or self.retry, limits)
