@@ -6,7 +6,7 @@ have exactly the same calls with the same arguments; only sending differs.
 
 import functools
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
@@ -215,7 +215,7 @@ class Client(_Base):
         since: datetime | str | None = None,
         retry: RetryPolicy | None = None,
         **filters: Any,
-    ) -> Iterator[feed.ChangeEvent]:
+    ) -> Generator[feed.ChangeEvent, None, None]:
         """The tenant's changes live from ``cursor`` (or ``since``, or the start), for as
         long as you iterate; reconnects after the last event received (client/stream.py)."""
         at = stream.start(cursor, since, filters)
@@ -357,7 +357,7 @@ class AsyncClient(_Base):
         since: datetime | str | None = None,
         retry: RetryPolicy | None = None,
         **filters: Any,
-    ) -> AsyncIterator[feed.ChangeEvent]:
+    ) -> AsyncGenerator[feed.ChangeEvent, None]:
         """The async ``Client.follow_changes``: iterate with ``async for``."""
         at = stream.start(cursor, since, filters)
         limits = stream.read_timeout(self.timeout)

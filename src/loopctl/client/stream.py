@@ -8,7 +8,7 @@ the count again.
 """
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,7 +108,7 @@ def _connect(
 
 def follow(
     http: httpx.Client, where: str, at: Position, policy: RetryPolicy, limits: httpx.Timeout
-) -> Iterator[ChangeEvent]:
+) -> Generator[ChangeEvent, None, None]:
     """Every event from ``at`` on, reconnecting as needed; ends only when the caller stops."""
     while True:
         source, stack = _connect(http, where, at, policy, limits)
@@ -151,7 +151,7 @@ async def _aconnect(
 
 async def afollow(
     http: httpx.AsyncClient, where: str, at: Position, policy: RetryPolicy, limits: httpx.Timeout
-) -> AsyncIterator[ChangeEvent]:
+) -> AsyncGenerator[ChangeEvent, None]:
     """The async ``follow``."""
     while True:
         source, stack = await _aconnect(http, where, at, policy, limits)
