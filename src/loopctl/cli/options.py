@@ -46,6 +46,17 @@ ApiKeyOption = Annotated[
         rich_help_panel=CONNECTION,
     ),
 ]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        envvar="LOOPCTL_PROFILE",
+        show_default="the config's default_profile",
+        metavar="NAME",
+        help="The named profile of the config file to use (`loopctl config show`).",
+        rich_help_panel=CONNECTION,
+    ),
+]
 DataDirOption = Annotated[
     Path | None,
     typer.Option(

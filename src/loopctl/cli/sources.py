@@ -16,6 +16,7 @@ from loopctl.client.sources import (
     KeyLookup,
     Server,
     data_dir,
+    default_project,
     find_key,
     is_local,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "KeyLookup",
     "Server",
     "data_dir",
+    "default_project",
     "find_key",
     "is_local",
     "resolve_server",

@@ -19,7 +19,14 @@ from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
 from loopctl.client import stream
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
-from loopctl.client.sources import Server, checked_url, data_dir, find_key, resolve_server
+from loopctl.client.sources import (
+    Server,
+    checked_url,
+    data_dir,
+    default_project,
+    find_key,
+    resolve_server,
+)
 from loopctl.platform.config import VERSION
 
 P = ParamSpec("P")
@@ -58,9 +65,12 @@ class _Base:
         retry: RetryPolicy | None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         self.server = Server(checked_url(server, server_source), server_source)
         self.key_source = key_source if api_key else None
+        # The project a handle without one means (a slug or an id): LOOPCTL_PROJECT, a profile.
+        self.default_project = default_project
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._headers = headers(api_key, USER_AGENT)
@@ -79,7 +89,7 @@ class _Base:
             key.value if key else None,
             server_source=server.source,
             key_source=key.source if key else None,
-            **kw,
+            **{"default_project": default_project(env), **kw},
         )
 
 
@@ -96,6 +106,7 @@ class Client(_Base):
         transport: httpx.BaseTransport | None = None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         super().__init__(
             server,
@@ -104,6 +115,7 @@ class Client(_Base):
             retry=retry,
             server_source=server_source,
             key_source=key_source,
+            default_project=default_project,
         )
         self._http = httpx.Client(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
@@ -236,6 +248,7 @@ class AsyncClient(_Base):
         transport: httpx.AsyncBaseTransport | None = None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         super().__init__(
             server,
@@ -244,6 +257,7 @@ class AsyncClient(_Base):
             retry=retry,
             server_source=server_source,
             key_source=key_source,
+            default_project=default_project,
         )
         self._http = httpx.AsyncClient(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport

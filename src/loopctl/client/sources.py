@@ -103,6 +103,12 @@ def data_dir(flag: Path | None, env: Mapping[str, str] | None = None) -> Path:
     return Path(env["LOOPCTL_DATA_DIR"]) if env.get("LOOPCTL_DATA_DIR") else default_data_dir()
 
 
+def default_project(env: Mapping[str, str] | None = None) -> str | None:
+    """The project a handle without one means: ``LOOPCTL_PROJECT`` (a slug or an id)."""
+    env = os.environ if env is None else env
+    return env.get("LOOPCTL_PROJECT", "").strip() or None
+
+
 @dataclass(frozen=True)
 class KeyLookup:
     """The key found, if any, and every source looked at in order (for the error message)."""
