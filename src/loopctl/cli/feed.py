@@ -91,7 +91,7 @@ def changes(
         filters = {k: v for k, v in filters.items() if v is not None}
         if follow:
             start = since if (since or cursor) else datetime.now(UTC)
-            note(f"following changes from {cursor or start.isoformat()} (Ctrl-C stops)")
+            note(f"following changes from {cursor or start} (Ctrl-C stops)")
             events = client.follow_changes(
                 cursor=cursor, since=start, retry=FOLLOW_RETRY, **filters
             )

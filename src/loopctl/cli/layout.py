@@ -125,4 +125,4 @@ def write_dir(document: dict[str, Any], root: Path) -> int:
         for story in epic.get("stories", []):
             _dump(folder / f"us_{_safe_name(story['number'], 'story')}.json", story)
             written += 1
-        return written
+    return written

@@ -4,7 +4,20 @@ from typing import Annotated
 
 import typer
 
-from loopctl.cli import admin, db, loop, reads, verdicts
+from loopctl.cli import (
+    account,
+    admin,
+    db,
+    deps,
+    feed,
+    loop,
+    plan,
+    reads,
+    state,
+    story_edits,
+    transfer,
+    verdicts,
+)
 from loopctl.cli.api import api
 from loopctl.cli.exit_codes import markdown_table
 from loopctl.cli.group import DEBUG_VARIABLE, HELP_OPTION_NAMES, LoopctlGroup
@@ -36,12 +49,31 @@ app.command()(mcp)
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 # The story loop and the reads an agent needs (cli/reads.py, loop.py, verdicts.py).
-app.add_typer(reads.projects, name="project")
-app.add_typer(reads.stories, name="story")
-for read in (reads.ready, reads.blocked, reads.history, reads.audit):
+app.add_typer(
+    reads.projects,
+    name="project",
+    help="Projects: create, list, show, update, archive, progress.",
+)
+app.add_typer(reads.stories, name="story", help="Stories: create, list, show, update, delete.")
+for read in (reads.ready, reads.blocked, reads.history):
     app.command()(read)
 loop.register(app)
 verdicts.register(app)
+# Planning, the feed and the rest (cli/account.py, plan.py, story_edits.py, deps.py,
+# transfer.py, feed.py, state.py); plan and story_edits add to `project` and `story`.
+plan.register(reads.projects)
+story_edits.register(reads.stories)
+app.add_typer(account.tenant, name="tenant")
+app.add_typer(account.keys, name="keys")
+app.add_typer(account.agents, name="agent")
+app.add_typer(plan.epics, name="epic")
+app.add_typer(deps.deps, name="dep")
+app.command("critical-path")(deps.critical_path)
+app.command("import")(transfer.import_)
+app.command()(transfer.export)
+app.command()(feed.changes)
+app.add_typer(state.state, name="state")
+app.add_typer(state.audit_group(reads.audit), name="audit")
 
 
 def _version(value: bool) -> None:

@@ -21,7 +21,7 @@ from loopctl.cli.fields import (
 )
 from loopctl.cli.handles import EpicArgument, ProjectOption
 from loopctl.cli.inputs import YesOption, confirm
-from loopctl.cli.reads import LimitOption, OffsetOption, projects
+from loopctl.cli.reads import LimitOption, OffsetOption
 from loopctl.cli.remote import client_for, emit_for, remote
 
 EPIC_COLUMNS = ("id", "number", "title", "phase", "story_count", "completion_percentage")
@@ -39,7 +39,6 @@ def slug_of(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-@projects.command("create")
 @remote
 def project_create(
     ctx: typer.Context,
@@ -66,7 +65,6 @@ def project_create(
     emit_for(ctx, found)
 
 
-@projects.command("update")
 @remote
 def project_update(
     ctx: typer.Context,
@@ -98,7 +96,6 @@ def project_update(
     emit_for(ctx, found)
 
 
-@projects.command("archive")
 @remote
 def project_archive(ctx: typer.Context, project: ProjectRef = None, yes: YesOption = False) -> None:
     """Archive a project: it leaves lists and takes no changes (`project update --status
@@ -110,7 +107,6 @@ def project_archive(ctx: typer.Context, project: ProjectRef = None, yes: YesOpti
     emit_for(ctx, found)
 
 
-@projects.command("progress")
 @remote
 def project_progress(
     ctx: typer.Context,
@@ -228,3 +224,11 @@ def epic_progress(ctx: typer.Context, epic: EpicArgument, project: ProjectOption
     with client_for(ctx) as client:
         found = client.epic_progress(handles.epic_id(client, epic, project))
     emit_for(ctx, found)
+
+
+def register(group: typer.Typer) -> None:
+    """Add these commands to the `project` group (cli/reads.py)."""
+    group.command("create")(project_create)
+    group.command("update")(project_update)
+    group.command("archive")(project_archive)
+    group.command("progress")(project_progress)

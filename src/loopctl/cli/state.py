@@ -6,7 +6,9 @@ you read: if another save came first the server refuses it (409 ``version_confli
 6) instead of losing that save; no ``--version`` creates the first one.
 """
 
-from typing import Annotated
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -123,3 +125,21 @@ def audit_event(
             event_type, project_id=project_id, story_id=story_id, summary=summary, data=details
         )
     emit_for(ctx, found)
+
+
+def audit_group(search: Callable[..., None]) -> typer.Typer:
+    """``audit`` searches the log (``search``, cli/reads.py); ``audit event`` writes to it."""
+
+    @functools.wraps(search)
+    def search_unless_event(*args: Any, **kwargs: Any) -> None:
+        ctx: typer.Context = kwargs["ctx"]
+        if ctx.invoked_subcommand is None:
+            search(*args, **kwargs)
+
+    group = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    group.callback(
+        help="Search the tenant's audit log, newest first (user key); `audit event TYPE` "
+        "records an orchestrator's event."
+    )(search_unless_event)
+    group.command("event")(audit_event)
+    return group

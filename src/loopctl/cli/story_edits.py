@@ -20,11 +20,9 @@ from loopctl.cli.fields import (
 )
 from loopctl.cli.handles import ProjectOption, StoryWords
 from loopctl.cli.inputs import YesOption, confirm
-from loopctl.cli.reads import stories
 from loopctl.cli.remote import client_for, emit_for, remote
 
 
-@stories.command("create")
 @remote
 def story_create(
     ctx: typer.Context,
@@ -59,7 +57,6 @@ def story_create(
     emit_for(ctx, found)
 
 
-@stories.command("update")
 @remote
 def story_update(
     ctx: typer.Context,
@@ -92,7 +89,6 @@ def story_update(
     emit_for(ctx, found)
 
 
-@stories.command("delete")
 @remote
 def story_delete(
     ctx: typer.Context, story: StoryWords, project: ProjectOption = None, yes: YesOption = False
@@ -104,3 +100,10 @@ def story_delete(
         confirm(f"Delete story {ref} for good?", yes)
         found = client.delete_story(target)
     emit_for(ctx, found)
+
+
+def register(group: typer.Typer) -> None:
+    """Add these commands to the `story` group (cli/reads.py)."""
+    group.command("create")(story_create)
+    group.command("update")(story_update)
+    group.command("delete")(story_delete)
