@@ -39,7 +39,8 @@ class Roles:
         """Run a command that must fail with ``exit_code`` and error ``code``, one line."""
         done = self.as_(role, *args)
         assert done.exit_code == exit_code, (done.exit_code, done.stderr)
-        assert done.lines and done.lines[0].startswith(f"loopctl: {code}: "), done.stderr
+        assert done.lines, "nothing on stderr"
+        assert done.lines[0].startswith(f"loopctl: {code}: "), done.stderr
         return done
 
     def process(self, role: str, *args: str) -> "subprocess.Popen[str]":

@@ -16,7 +16,11 @@ Text = Annotated[str | None, typer.Option()]
 DescriptionOption = Annotated[str | None, typer.Option(help="Free text.")]
 MetadataOption = Annotated[
     str | None,
-    typer.Option(metavar="JSON", help="A JSON object (replaces the whole object), @FILE or -."),
+    typer.Option(
+        "--metadata",
+        metavar="JSON",
+        help="A JSON object (replaces the whole object), @FILE or -.",
+    ),
 ]
 ClearOption = Annotated[
     list[str] | None,
