@@ -42,6 +42,12 @@ def report(exc: Exception, *, debug: bool) -> ExitCode:
     return error.exit_code
 
 
+def _quiet(params: list[Any]) -> None:
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+
+
 def _quiet_flag_types(command: Any) -> None:
     """Hide the ``<bool>`` that Typer 0.29's rich help prints for every flag (and --help).
 
@@ -49,9 +55,7 @@ def _quiet_flag_types(command: Any) -> None:
     is made lazily, per command; making it here, in a throwaway context, caches it.
     """
     context = typer.Context(command, help_option_names=HELP_OPTION_NAMES)
-    for param in command.get_params(context):
-        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
-            param.metavar = ""
+    _quiet(command.get_params(context))
     for sub in getattr(command, "commands", {}).values():
         _quiet_flag_types(sub)
 
@@ -60,6 +64,12 @@ class LoopctlGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _quiet_flag_types(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        # Typer adds the completion options after __init__.
+        params: list[Any] = super().get_params(ctx)
+        _quiet(params)
+        return params
 
     # Any: typer 0.29 types this with the Context of its vendored click, which it does not
     # export.

@@ -16,7 +16,8 @@ A handle is
 A malformed handle, or one naming two different projects, is a usage error (exit 2, code
 ``bad_handle``); no project anywhere is ``no_project`` (exit 2); a handle naming nothing is
 the server's ``project_not_found``/``epic_not_found``/``story_not_found`` (exit 5). A UUID is
-used as given (the command's own request then fails with 404 if it names nothing).
+used as given (the command's own request then fails with 404 if it names nothing); any
+other handle costs one request, ``GET /api/v1/lookup`` (``Client.lookup``), never a scan.
 """
 
 import re
@@ -125,20 +126,20 @@ def _project_ref(client: Client, inline: str | None, given: str | None) -> str:
     return chosen
 
 
-def _resolve(
-    client: Client,  # noqa: ARG001 - the lookup request (step 2) goes through it
-    project: str,
-    epic: str | None,
-    story: str | None,
-) -> UUID:
-    """The id of the project (or of its epic or story). Step 1: ids only; the lookup comes."""
+def _resolve(client: Client, project: str, epic: str | None, story: str | None) -> UUID:
+    """The id of the project, or of its epic or story: one GET /api/v1/lookup (an id alone,
+    none)."""
     parsed = parse_project(project)
     if parsed.id is not None and epic is None and story is None:
         return parsed.id
-    raise UsageProblem(
-        "bad_handle",
-        "this server's lookup of slugs and numbers is not wired in yet: give the id",
-    )
+    found = client.lookup(project, epic=int(epic) if epic else None, story=story)
+    if story is not None:
+        assert found.story is not None  # the server answers 404 otherwise
+        return found.story.id
+    if epic is not None:
+        assert found.epic is not None
+        return found.epic.id
+    return found.project.id
 
 
 def project_id(client: Client, ref: str | None) -> UUID:

@@ -37,7 +37,7 @@ app = typer.Typer(
     help="loopctl: the shared, trustworthy record of an AI-driven software project.",
     epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     # Markdown keeps a help text's "[default: …]" as text; rich markup would eat it.
     rich_markup_mode="markdown",
     context_settings={"help_option_names": HELP_OPTION_NAMES, "show_default": True},

@@ -41,7 +41,7 @@ from loopctl.cli.options import (
     typed,
 )
 from loopctl.cli.output import Format, FormatOption, JsonFlag, chosen, emit
-from loopctl.cli.sources import data_dir, default_project, find_key, resolve_server
+from loopctl.cli.sources import data_dir, default_project, find_key, profile_for, resolve_server
 from loopctl.client import (
     AuthError,
     Client,
@@ -51,10 +51,12 @@ from loopctl.client import (
     ServerError,
 )
 from loopctl.client.clients import DEFAULT_TIMEOUT
+from loopctl.client.config import Profile
 
 P = ParamSpec("P")
 R = TypeVar("R")
 _META = "loopctl.remote"
+_PROFILE = "loopctl.profile"
 _CONTEXT = "remote_context"
 _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
@@ -175,6 +177,15 @@ def as_cli_error(exc: LoopctlError) -> CliError:
     return error
 
 
+def profile(ctx: typer.Context) -> Profile | None:
+    """The profile in force for the command (read once per command)."""
+    options = connection(ctx)
+    if _PROFILE not in ctx.meta:
+        ctx.meta[_PROFILE] = profile_for(options.profile)
+    found: Profile | None = ctx.meta[_PROFILE]
+    return found
+
+
 @contextmanager
 def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Client]:
     """A ``loopctl.client.Client`` for the command's options; its errors leave as ``CliError``s.
@@ -182,8 +193,9 @@ def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Cli
     ``key_required=False`` goes on without a key (for signing up, or ``loopctl api``).
     """
     options = connection(ctx)
-    target = resolve_server(options.server)
-    lookup = find_key(options.api_key, target, data_dir(options.data_dir))
+    chosen_profile = profile(ctx)
+    target = resolve_server(options.server, profile=chosen_profile)
+    lookup = find_key(options.api_key, target, data_dir(options.data_dir), profile=chosen_profile)
     if lookup.key is None and key_required:
         raise NoApiKey(lookup.tried)
     key_source = lookup.key.source if lookup.key else None
@@ -194,7 +206,7 @@ def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Cli
             timeout=options.timeout,
             server_source=target.source,
             key_source=key_source,
-            default_project=default_project(),
+            default_project=default_project(profile=chosen_profile),
         ) as client:
             yield client
     except LoopctlError as exc:
@@ -202,12 +214,23 @@ def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Cli
         if isinstance(exc, AuthError):
             sent = f"the key from {key_source}" if key_source else "no key sent"
             error.message += f" ({sent}; server {target.url})"
+        elif isinstance(error, CliNetworkError):
+            if exc.code == "timeout":
+                error.message = f"no answer from {target.url} within {options.timeout:g} s"
+            error.message += f" (server from {target.source})"
+            if exc.code == "connection_refused":
+                error.message += "; is `loopctl serve` running there?"
         raise error from None
 
 
 def format_for(ctx: typer.Context) -> Format:
-    """The output format the options (or stdout being a terminal) choose."""
+    """The output format: --format/--json, else the profile's format, else by stdout (a
+    terminal: table; else JSON)."""
     options = connection(ctx)
+    if options.format is None and not options.as_json:
+        chosen_profile = profile(ctx)
+        if chosen_profile is not None and chosen_profile.format:
+            return Format(chosen_profile.format)
     return chosen(options.format, options.as_json)
 
 
@@ -232,5 +255,6 @@ __all__ = [
     "connection",
     "emit_for",
     "format_for",
+    "profile",
     "remote",
 ]

@@ -18,7 +18,8 @@ from loopctl.client import feed_calls as feed
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
 from loopctl.client import stream
-from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
+from loopctl.client.config import active_profile
+from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error, raw_call
 from loopctl.client.sources import (
     Server,
     checked_url,
@@ -82,14 +83,15 @@ class _Base:
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> Self:
         """Server and key found as the CLI finds them (docs/client.md, "Configuration")."""
         env = os.environ if env is None else env
-        server = resolve_server(None, env)
-        key = find_key(None, server, data_dir(None, env), env).key
+        profile = active_profile(None, env)
+        server = resolve_server(None, env, profile)
+        key = find_key(None, server, data_dir(None, env), env, profile).key
         return cls(
             server.url,
             key.value if key else None,
             server_source=server.source,
             key_source=key.source if key else None,
-            **{"default_project": default_project(env), **kw},
+            **{"default_project": default_project(env, profile), **kw},
         )
 
 
@@ -146,6 +148,10 @@ class Client(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
+    def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return self.send(raw_call(method, path, json))
+
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
@@ -165,6 +171,7 @@ class Client(_Base):
     update_project = _sync(plan.update_project)
     archive_project = _sync(plan.archive_project)
     project_progress = _sync(plan.project_progress)
+    lookup = _sync(plan.lookup)
     create_epic = _sync(plan.create_epic)
     list_epics = _sync(plan.list_epics)
     get_epic = _sync(plan.get_epic)
@@ -290,6 +297,10 @@ class AsyncClient(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
+    async def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return await self.send(raw_call(method, path, json))
+
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
@@ -309,6 +320,7 @@ class AsyncClient(_Base):
     update_project = _async(plan.update_project)
     archive_project = _async(plan.archive_project)
     project_progress = _async(plan.project_progress)
+    lookup = _async(plan.lookup)
     create_epic = _async(plan.create_epic)
     list_epics = _async(plan.list_epics)
     get_epic = _async(plan.get_epic)
