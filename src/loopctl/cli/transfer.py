@@ -36,8 +36,7 @@ def read_document(path: str) -> dict[str, Any]:
 
 def report_table(report: ImportReport) -> Table:
     """What the import did, or (dry run) would do."""
-    caption = "dry run: what the import would do; nothing was written" if report.dry_run else ""
-    table = Table(title=f"{report.mode} import", caption=caption or None)
+    table = Table(title=f"{report.mode} import" + (" (dry run)" if report.dry_run else ""))
     for name in ("", "created", "updated", "unchanged"):
         table.add_column(name, justify="right" if name else "left")
     for name in ("epics", "stories", "dependencies"):
@@ -82,7 +81,10 @@ def import_(
             )
     if format_for(ctx) is Format.table:
         terminal = sys.stdout.isatty()
-        Console(no_color=not terminal, width=None if terminal else 200).print(report_table(report))
+        console = Console(no_color=not terminal, width=None if terminal else 200)
+        console.print(report_table(report))
+        if report.dry_run:
+            console.print("dry run: this is what the import would do; nothing was written")
     else:
         emit_for(ctx, report)
 
