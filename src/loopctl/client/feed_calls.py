@@ -33,7 +33,7 @@ class FeedPage(BaseModel):
     meta: FeedMeta
 
 
-def when(value: datetime | str | None) -> str | None:
+def _iso(value: datetime | str | None) -> str | None:
     """A time as the API reads it (ISO 8601)."""
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -47,7 +47,7 @@ def changes(
 ) -> Call[FeedPage]:
     """One page of the tenant's changes after ``cursor`` (or ``since``), oldest first;
     filters ``project_id``, ``entity_type``, ``action``."""
-    params = present(cursor=cursor, since=when(since), limit=limit, **filters)
+    params = present(cursor=cursor, since=_iso(since), limit=limit, **filters)
     return Call("GET", "/changes", FeedPage.model_validate, params=params)
 
 

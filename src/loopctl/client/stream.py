@@ -19,7 +19,7 @@ from httpx_sse import EventSource, aconnect_sse, connect_sse
 
 from loopctl.client.core import API, RetryPolicy, network_error, present
 from loopctl.client.errors import LoopctlError, ServerError, from_answer
-from loopctl.client.feed_calls import ChangeEvent, when
+from loopctl.client.feed_calls import ChangeEvent
 
 PATH = API + "/changes/stream"
 # The server sends a heartbeat every 15 s; a quiet minute means the connection is gone.
@@ -47,7 +47,8 @@ class Position:
 
 
 def start(cursor: str | None, since: datetime | str | None, filters: Mapping[str, Any]) -> Position:
-    return Position(cursor, when(since), dict(filters))
+    text = since.isoformat() if isinstance(since, datetime) else since
+    return Position(cursor, text, dict(filters))
 
 
 def read_timeout(timeout: float) -> httpx.Timeout:
