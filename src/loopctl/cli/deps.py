@@ -186,6 +186,7 @@ def dep_graph(ctx: typer.Context, project: ProjectRef = None) -> None:
     with client_for(ctx) as client:
         target = handles.project_id(client, project)
         graph = client.dependency_graph(target)
+        name = project or client.default_project or str(target)
     fmt = format_for(ctx)
     if fmt is Format.json:
         emit(graph, fmt)
@@ -194,7 +195,7 @@ def dep_graph(ctx: typer.Context, project: ProjectRef = None) -> None:
     else:
         terminal = sys.stdout.isatty()
         console = Console(no_color=not terminal, highlight=False, width=None if terminal else 200)
-        console.print(tree(graph, f"project {project or target}"))
+        console.print(tree(graph, f"project {name}"))
 
 
 @remote
