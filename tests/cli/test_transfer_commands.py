@@ -1,6 +1,9 @@
 """`import` and `export` through a file, stdin and the epic_<N>/us_*.json directory layout."""
 
 import json
+import os
+import pty
+import subprocess
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -8,7 +11,7 @@ from uuid import uuid4
 import pytest
 
 from tests.cli.conftest import Live
-from tests.cli.roles import Roles
+from tests.cli.roles import LOOPCTL, Roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
 MISSING = "00000000-0000-4000-8000-000000000000"
@@ -59,7 +62,7 @@ def test_a_file_round_trip_and_a_dry_run_that_changes_nothing(roles: Roles, tmp_
     source = _planned(roles)
     document = tmp_path / "shop.json"
     done = roles.as_("agent", "export", source, "--output", str(document))
-    assert (done.exit_code, done.stdout) == (0, "")
+    assert (done.exit_code, done.stdout, done.stderr) == (0, "", "")  # no progress off a tty
     original = json.loads(document.read_text())
     assert original == _export(roles, source)
     assert [e["number"] for e in original["epics"]] == [1, 2]
@@ -186,3 +189,36 @@ def test_import_and_export_errors(roles: Roles, tmp_path: Path) -> None:
         str(tmp_path / "b"),
     )
     assert _export(roles, target)["epics"] == []
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_goes_to_stderr_on_a_terminal_only(roles: Roles, tmp_path: Path) -> None:
+    source = _planned(roles)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPCTL_")}
+    env.update(roles.env("agent"))
+    main, secondary = pty.openpty()
+    with subprocess.Popen(
+        [LOOPCTL, "export", source, "--dir", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+    ) as process:
+        os.close(secondary)
+        shown = _read_all(main)
+        assert process.stdout is not None
+        assert process.stdout.read() == b""
+        assert process.wait(timeout=60) == 0
+    os.close(main)
+    assert f"wrote 7 files under {tmp_path / 'out'}" in shown
