@@ -17,9 +17,8 @@ from rich.tree import Tree
 from loopctl.cli import handles
 from loopctl.cli.errors import CliError
 from loopctl.cli.exit_codes import ExitCode
-from loopctl.cli.handles import ProjectOption
+from loopctl.cli.handles import OptionalProjectArgument, ProjectOption
 from loopctl.cli.output import Format, emit
-from loopctl.cli.plan import ProjectRef
 from loopctl.cli.remote import client_for, emit_for, format_for, remote
 from loopctl.client import Client
 from loopctl.dependencies.schemas import DependencyGraph
@@ -146,7 +145,7 @@ def edge_rows(graph: DependencyGraph) -> list[dict[str, Any]]:
 
 @deps.command("list")
 @remote
-def dep_list(ctx: typer.Context, project: ProjectRef = None) -> None:
+def dep_list(ctx: typer.Context, project: OptionalProjectArgument = None) -> None:
     """Every dependency of a project, by number: epic edges, then story edges."""
     with client_for(ctx) as client:
         graph = client.dependency_graph(handles.project_id(client, project))
@@ -181,7 +180,7 @@ def tree(graph: DependencyGraph, title: str) -> Tree:
 
 @deps.command("graph")
 @remote
-def dep_graph(ctx: typer.Context, project: ProjectRef = None) -> None:
+def dep_graph(ctx: typer.Context, project: OptionalProjectArgument = None) -> None:
     """The project's dependency graph: JSON, a tree (table), or its edges (CSV)."""
     with client_for(ctx) as client:
         target = handles.project_id(client, project)
@@ -199,7 +198,7 @@ def dep_graph(ctx: typer.Context, project: ProjectRef = None) -> None:
 
 
 @remote
-def critical_path(ctx: typer.Context, project: ProjectRef = None) -> None:
+def critical_path(ctx: typer.Context, project: OptionalProjectArgument = None) -> None:
     """The longest chain of unverified stories: what to finish first."""
     with client_for(ctx) as client:
         found = client.critical_path(handles.project_id(client, project))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from loopctl.cli.errors import CliError, Unexpected, redact
 from loopctl.cli.exit_codes import ExitCode
@@ -42,10 +42,18 @@ def report(exc: Exception, *, debug: bool) -> ExitCode:
     return error.exit_code
 
 
+def _no_type(ctx: Any) -> None:  # noqa: ARG001 - the signature of display_type_rich
+    return None
+
+
 def _quiet(params: list[Any]) -> None:
     for param in params:
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""
+        # A list argument with its own metavar ("[PROJECT] STORY"): its type, <list[str]>,
+        # would only confuse.
+        if isinstance(param, TyperArgument) and param.nargs == -1 and param.metavar:
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 - an instance's method
 
 
 def _quiet_flag_types(command: Any) -> None:

@@ -40,6 +40,10 @@ EPIC_HELP = "An epic: its number (3), PROJECT/NUMBER (shop/3), or its id."
 STORY_HELP = "A story: its number (1.2), PROJECT/NUMBER (shop/1.2), PROJECT NUMBER, or its id."
 
 ProjectArgument = Annotated[str, typer.Argument(metavar="PROJECT", help=PROJECT_HELP)]
+# For `project show [PROJECT]` and the like: none given means the default project.
+OptionalProjectArgument = Annotated[
+    str | None, typer.Argument(metavar="[PROJECT]", help=PROJECT_HELP)
+]
 ProjectOption = Annotated[
     str | None, typer.Option("--project", "-p", metavar="PROJECT", help=PROJECT_HELP)
 ]

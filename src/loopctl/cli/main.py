@@ -7,11 +7,13 @@ import typer
 from loopctl.cli import (
     account,
     admin,
+    auth,
     db,
     deps,
     feed,
     loop,
     plan,
+    profiles,
     reads,
     state,
     story_edits,
@@ -19,6 +21,7 @@ from loopctl.cli import (
     verdicts,
 )
 from loopctl.cli.api import api
+from loopctl.cli.completion import completion
 from loopctl.cli.exit_codes import markdown_table
 from loopctl.cli.group import DEBUG_VARIABLE, HELP_OPTION_NAMES, LoopctlGroup
 from loopctl.cli.mcp import mcp
@@ -46,6 +49,9 @@ app.command()(serve)
 app.command()(whoami)
 app.command()(api)
 app.command()(mcp)
+app.command()(completion)
+app.add_typer(auth.app, name="auth")
+app.add_typer(profiles.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 # The story loop and the reads an agent needs (cli/reads.py, loop.py, verdicts.py).

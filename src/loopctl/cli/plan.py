@@ -19,13 +19,12 @@ from loopctl.cli.fields import (
     given,
     metadata,
 )
-from loopctl.cli.handles import EpicArgument, ProjectOption
+from loopctl.cli.handles import EpicArgument, OptionalProjectArgument, ProjectOption
 from loopctl.cli.inputs import YesOption, confirm
 from loopctl.cli.reads import LimitOption, OffsetOption
 from loopctl.cli.remote import client_for, emit_for, remote
 
 EPIC_COLUMNS = ("id", "number", "title", "phase", "story_count", "completion_percentage")
-ProjectRef = Annotated[str | None, typer.Argument(metavar="[PROJECT]", help=handles.PROJECT_HELP)]
 PhaseOption = Annotated[str | None, typer.Option(help="A phase name, e.g. mvp.")]
 PositionOption = Annotated[int | None, typer.Option(help="Order among the project's epics.")]
 
@@ -68,7 +67,7 @@ def project_create(
 @remote
 def project_update(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     description: DescriptionOption = None,
     repo_url: Annotated[str | None, typer.Option(help="The repository's URL.")] = None,
@@ -97,7 +96,9 @@ def project_update(
 
 
 @remote
-def project_archive(ctx: typer.Context, project: ProjectRef = None, yes: YesOption = False) -> None:
+def project_archive(
+    ctx: typer.Context, project: OptionalProjectArgument = None, yes: YesOption = False
+) -> None:
     """Archive a project: it leaves lists and takes no changes (`project update --status
     active` brings it back)."""
     with client_for(ctx) as client:
@@ -110,7 +111,7 @@ def project_archive(ctx: typer.Context, project: ProjectRef = None, yes: YesOpti
 @remote
 def project_progress(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     include_cost: Annotated[
         bool, typer.Option("--include-cost", help="Also token cost, where reported.")
     ] = False,

@@ -6,7 +6,7 @@ from uuid import UUID
 import typer
 
 from loopctl.cli import handles
-from loopctl.cli.handles import EpicOption, ProjectOption, StoryWords
+from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
 from loopctl.cli.remote import client_for, emit_for, remote
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
@@ -47,9 +47,7 @@ def project_list(
 @remote
 def project_show(
     ctx: typer.Context,
-    project: Annotated[
-        str | None, typer.Argument(metavar="[PROJECT]", help=handles.PROJECT_HELP)
-    ] = None,
+    project: OptionalProjectArgument = None,
 ) -> None:
     """Show one project with its counts."""
     with client_for(ctx) as client:
@@ -72,13 +70,15 @@ def story_list(
     offset: OffsetOption = None,
 ) -> None:
     """List a project's stories, in plan order."""
+    if project is None and epic is not None:  # --epic shop/1 names the project too
+        project = handles.parse_epic(epic).project
     with client_for(ctx) as client:
         project_id = handles.project_id(client, project)
         found = client.list_stories(
             limit=limit,
             offset=offset,
             project_id=project_id,
-            epic_id=handles.epic_id(client, epic, str(project_id)) if epic else None,
+            epic_id=handles.epic_id(client, epic, project) if epic else None,
             agent_status=agent_status,
             verified_status=verified_status,
             assignee=assignee,

@@ -41,7 +41,14 @@ from loopctl.cli.options import (
     typed,
 )
 from loopctl.cli.output import Format, FormatOption, JsonFlag, chosen, emit
-from loopctl.cli.sources import data_dir, default_project, find_key, profile_for, resolve_server
+from loopctl.cli.sources import (
+    Server,
+    data_dir,
+    default_project,
+    find_key,
+    profile_for,
+    resolve_server,
+)
 from loopctl.client import (
     AuthError,
     Client,
@@ -187,6 +194,25 @@ def profile(ctx: typer.Context) -> Profile | None:
 
 
 @contextmanager
+def cli_errors(target: Server, key_source: str | None, timeout: float) -> Iterator[None]:
+    """Client errors inside as ``CliError``s, saying which key and server were used."""
+    try:
+        yield
+    except LoopctlError as exc:
+        error = as_cli_error(exc)
+        if isinstance(exc, AuthError):
+            sent = f"the key from {key_source}" if key_source else "no key sent"
+            error.message += f" ({sent}; server {target.url})"
+        elif isinstance(error, CliNetworkError):
+            if exc.code == "timeout":
+                error.message = f"no answer from {target.url} within {timeout:g} s"
+            error.message += f" (server from {target.source})"
+            if exc.code == "connection_refused":
+                error.message += "; is `loopctl serve` running there?"
+        raise error from None
+
+
+@contextmanager
 def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Client]:
     """A ``loopctl.client.Client`` for the command's options; its errors leave as ``CliError``s.
 
@@ -199,28 +225,18 @@ def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Cli
     if lookup.key is None and key_required:
         raise NoApiKey(lookup.tried)
     key_source = lookup.key.source if lookup.key else None
-    try:
-        with Client(
+    with (
+        cli_errors(target, key_source, options.timeout),
+        Client(
             target.url,
             lookup.key.value if lookup.key else None,
             timeout=options.timeout,
             server_source=target.source,
             key_source=key_source,
             default_project=default_project(profile=chosen_profile),
-        ) as client:
-            yield client
-    except LoopctlError as exc:
-        error = as_cli_error(exc)
-        if isinstance(exc, AuthError):
-            sent = f"the key from {key_source}" if key_source else "no key sent"
-            error.message += f" ({sent}; server {target.url})"
-        elif isinstance(error, CliNetworkError):
-            if exc.code == "timeout":
-                error.message = f"no answer from {target.url} within {options.timeout:g} s"
-            error.message += f" (server from {target.source})"
-            if exc.code == "connection_refused":
-                error.message += "; is `loopctl serve` running there?"
-        raise error from None
+        ) as client,
+    ):
+        yield client
 
 
 def format_for(ctx: typer.Context) -> Format:
@@ -251,6 +267,7 @@ def emit_for(
 __all__ = [
     "Connection",
     "as_cli_error",
+    "cli_errors",
     "client_for",
     "connection",
     "emit_for",

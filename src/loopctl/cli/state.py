@@ -13,10 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from loopctl.cli import handles
-from loopctl.cli.handles import ProjectOption
+from loopctl.cli.handles import OptionalProjectArgument, ProjectOption
 from loopctl.cli.inputs import json_object
 from loopctl.cli.output import Format, emit
-from loopctl.cli.plan import ProjectRef
 from loopctl.cli.reads import LimitOption, OffsetOption
 from loopctl.cli.remote import client_for, emit_for, format_for, remote
 
@@ -33,7 +32,7 @@ NameOption = Annotated[
 @remote
 def state_save(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     data: Annotated[
         str,
         typer.Option(
@@ -67,7 +66,7 @@ def state_save(
 @remote
 def state_load(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     name: NameOption = None,
     data_only: Annotated[
         bool, typer.Option("--data-only", help="Print only the state's JSON object.")
@@ -87,7 +86,7 @@ def state_load(
 @remote
 def state_history(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     name: NameOption = None,
     limit: LimitOption = None,
     offset: OffsetOption = None,

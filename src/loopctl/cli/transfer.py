@@ -19,10 +19,9 @@ from rich.table import Table
 
 from loopctl.cli import handles, layout
 from loopctl.cli.errors import UsageProblem
-from loopctl.cli.handles import ProjectOption
+from loopctl.cli.handles import OptionalProjectArgument, ProjectOption
 from loopctl.cli.inputs import json_object, note, working
 from loopctl.cli.output import Format
-from loopctl.cli.plan import ProjectRef
 from loopctl.cli.remote import client_for, emit_for, format_for, remote
 from loopctl.import_export.schemas import ImportReport
 
@@ -105,7 +104,7 @@ def write_atomically(path: Path, text: str) -> None:
 @remote
 def export(
     ctx: typer.Context,
-    project: ProjectRef = None,
+    project: OptionalProjectArgument = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the document to FILE."),

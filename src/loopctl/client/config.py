@@ -71,6 +71,8 @@ class Config:
     path: Path
     default_profile: str | None = None
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The default location's directory is ours: kept 0700. One LOOPCTL_CONFIG names is not.
+    own_directory: bool = False
 
     def profile(self, name: str) -> Profile:
         values = self.profiles.get(name)
@@ -89,7 +91,13 @@ def check_profile_name(name: str) -> str:
     return name
 
 
-def _refuse_unsafe(path: Path, mode: int) -> None:
+def _refuse_unsafe(path: Path, info: os.stat_result) -> None:
+    if info.st_uid not in (os.getuid(), 0):
+        raise ConfigurationError(
+            "unsafe_config",
+            f"{path} belongs to another user (uid {info.st_uid}), who could change it; not read",
+        )
+    mode = info.st_mode
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise ConfigurationError(
             "unsafe_config",
@@ -116,24 +124,32 @@ def _checked(raw: dict[str, Any], path: Path) -> Config:
                 f"{path}: [profiles.{name}] takes only strings for {', '.join(FIELDS)}"
                 + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
             )
+        if values.get("format", FORMATS[0]) not in FORMATS:
+            raise ConfigurationError(
+                "bad_config", f"{path}: [profiles.{name}] format is one of {', '.join(FORMATS)}"
+            )
         found[name] = dict(values)
     return Config(path, default, found)
 
 
 def load(env: Mapping[str, str] | None = None) -> Config:
     """The config file, or an empty config when there is none."""
+    env = os.environ if env is None else env
     path = config_path(env)
+    own = not env.get(CONFIG_VARIABLE, "").strip()
     try:
         with path.open("rb") as handle:
-            _refuse_unsafe(path, os.fstat(handle.fileno()).st_mode)
+            _refuse_unsafe(path, os.fstat(handle.fileno()))
             raw = tomllib.load(handle)
     except FileNotFoundError:
-        return Config(path)
+        return Config(path, own_directory=own)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError("bad_config", f"{path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigurationError("bad_config", f"cannot read {path}: {exc.strerror}") from None
-    return _checked(raw, path)
+    loaded = _checked(raw, path)
+    loaded.own_directory = own
+    return loaded
 
 
 def active_profile(
@@ -165,9 +181,12 @@ def dumps(config: Config) -> str:
 
 
 def save(config: Config) -> None:
-    """Write ``config`` 0600, atomically, making its directory 0700 if it is new."""
+    """Write ``config`` 0600, atomically, in a directory made 0700 if it is new (and kept so
+    at the default location)."""
     path = config.path
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if config.own_directory:
+        path.parent.chmod(0o700)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
