@@ -3,6 +3,7 @@
 
 import csv
 import io
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -254,3 +255,43 @@ def test_dependencies_graph_and_critical_path(roles: Roles) -> None:
     assert removed["story_id"] == ids["2.1"]
     assert roles.json("user", "dep", "rm", "--epics", two, one)["epic_id"] == two
     assert [e["type"] for e in roles.json("agent", "dep", "list", project)] == ["story"]
+
+
+def test_every_plan_command_takes_handles(roles: Roles) -> None:
+    slug = _project(roles)["slug"]
+    env_project = {**roles.env("orchestrator"), "LOOPCTL_PROJECT": slug}
+
+    def orch(*args: str) -> Any:
+        done = roles.run(*args, env=env_project)
+        assert done.exit_code == 0, done.stderr
+        return json.loads(done.stdout)
+
+    orch("epic", "create", "1", "One")
+    orch("epic", "create", "2", "Two", "--project", slug)
+    orch("story", "create", "1.1", "First")
+    orch("story", "create", "1.2", "Second", "--epic", f"{slug}/1")
+    orch("story", "create", "2.1", "Third")
+    assert orch("epic", "show", f"{slug}/2")["title"] == "Two"
+    assert orch("epic", "update", "2", "--title", "Deux")["title"] == "Deux"
+    assert orch("epic", "progress", "1")["total_stories"] == 2
+    assert orch("story", "update", slug, "1.2", "--hours", "4")["estimated_hours"] == 4.0
+    assert orch("story", "update", f"{slug}/1.1", "--hours", "1")["number"] == "1.1"
+    assert orch("dep", "add", "1.2", "1.1")["depends_on_story_number"] == "1.1"
+    assert orch("dep", "add", "--epics", "2", f"{slug}/1")["depends_on_epic_number"] == 1
+    assert [s["number"] for s in orch("critical-path", slug)["stories"]] == ["1.1", "1.2", "2.1"]
+    assert len(orch("dep", "list")) == 2
+    assert orch("project", "progress")["epics_total"] == 2
+    assert orch("project", "update", slug, "--name", "Renamed")["name"] == "Renamed"
+    user = {**roles.env("user"), "LOOPCTL_PROJECT": slug}
+    for args in (
+        ("dep", "rm", "1.2", "1.1"),
+        ("dep", "rm", "--epics", "2", "1"),
+        ("story", "delete", slug, "2.1", "--yes"),
+        ("epic", "delete", "2", "--yes"),
+        ("project", "archive", slug, "--yes"),
+    ):
+        done = roles.run(*args, env=user)
+        assert done.exit_code == 0, (args, done.stderr)
+    roles.fails("orchestrator", 5, "project_not_found", "epic", "show", "no-such-project/1")
+    roles.fails("orchestrator", 2, "bad_handle", "story", "update", "1.x", "--title", "t")
+    roles.fails("orchestrator", 2, "no_project", "epic", "show", "1")
