@@ -73,11 +73,13 @@ def test_a_file_round_trip_and_a_dry_run_that_changes_nothing(roles: Roles, tmp_
     assert planned["dry_run"] is True
     assert (planned["epics"]["created"], planned["stories"]["created"]) == (2, 4)
     assert planned["dependencies"]["created"] == 3
+    assert planned["changed"]["stories_created"] == ["1.1", "1.2", "1.10", "2.1"]
     assert _export(roles, target) == before  # the dry run wrote nothing
     table = roles.as_(
         "orchestrator", "import", str(document), "-p", target, "--dry-run", "-f", "table"
     )
     assert "nothing was written" in table.stdout
+    assert "would create  epics 1, 2; stories 1.1, 1.2, 1.10, 2.1" in table.stdout
     assert _export(roles, target) == before
     imported = roles.json("orchestrator", "import", str(document), "-p", target)
     assert (imported["dry_run"], imported["stories"]["created"]) == (False, 4)

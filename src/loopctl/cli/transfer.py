@@ -33,19 +33,43 @@ def read_document(path: str) -> dict[str, Any]:
     return json_object(path if path == "-" else f"@{path}", "PATH")
 
 
+SHOWN = 20  # numbers listed per line; the rest are counted
+
+
+def listed(kind: str, numbers: list[Any]) -> str:
+    if not numbers:
+        return ""
+    shown = ", ".join(str(n) for n in numbers[:SHOWN])
+    more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
+    return f"{kind} {shown}{more}"
+
+
 def report_table(report: ImportReport) -> Table:
-    """What the import did, or (dry run) would do."""
+    """What the import did, or (dry run) would do: counts, then which numbers."""
     table = Table(title=f"{report.mode} import" + (" (dry run)" if report.dry_run else ""))
     for name in ("", "created", "updated", "unchanged"):
         table.add_column(name, justify="right" if name else "left")
     for name in ("epics", "stories", "dependencies"):
         counts = getattr(report, name)
         table.add_row(name, str(counts.created), str(counts.updated), str(counts.unchanged))
+    lines = Table.grid(padding=(0, 2))
+    verbs = ("would create", "would update") if report.dry_run else ("created", "updated")
+    changed = report.changed
+    for verb, epics, stories in (
+        (verbs[0], changed.epics_created, changed.stories_created),
+        (verbs[1], changed.epics_updated, changed.stories_updated),
+    ):
+        text = "; ".join(filter(None, (listed("epics", epics), listed("stories", stories))))
+        if text:
+            lines.add_row(verb, text)
     orphans = [f"epic {e.number}" for e in report.orphaned.epics]
     orphans += [f"story {s.number}" for s in report.orphaned.stories]
     if orphans:
-        table.add_row("not in the document (kept)", ", ".join(orphans), "", "")
-    return table
+        lines.add_row("not in the document (kept)", ", ".join(orphans))
+    outer = Table.grid()
+    outer.add_row(table)
+    outer.add_row(lines)
+    return outer
 
 
 @remote
