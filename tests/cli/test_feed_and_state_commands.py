@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import select
+import signal
 import subprocess
 from datetime import UTC, datetime
 from typing import Any
@@ -131,6 +132,22 @@ def test_follow_from_a_time_as_text_lines(roles: Roles) -> None:
         if follower.poll() is None:
             follower.kill()
         follower.communicate()
+
+
+def test_ctrl_c_stops_following_with_exit_130(roles: Roles) -> None:
+    project = _project(roles)
+    cursor = roles.json("agent", "changes", "-p", project)["meta"]["next_cursor"]
+    follower = roles.process("agent", "changes", "--follow", "--cursor", cursor, "-p", project)
+    try:
+        roles.json("orchestrator", "epic", "create", "1", "One", "-p", project)
+        assert _line(follower)["entity_type"] == "epic"  # following, past start-up
+        follower.send_signal(signal.SIGINT)
+        assert follower.wait(timeout=WAIT) == 130
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+        _, stderr = follower.communicate()
+    assert "Traceback" not in stderr
 
 
 def test_follow_with_a_refused_key_exits_3(roles: Roles) -> None:

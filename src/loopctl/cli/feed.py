@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from loopctl.cli import handles
+from loopctl.cli.exit_codes import ExitCode
 from loopctl.cli.handles import ProjectOption
 from loopctl.cli.inputs import note
 from loopctl.cli.output import Format, emit
@@ -52,10 +53,14 @@ def _print_live(
     if fmt is Format.csv:
         typer.echo(",".join(FEED_COLUMNS))
     with closing(events):  # leaving closes the stream at once
-        for printed, event in enumerate(events, 1):
-            typer.echo(_line(event, fmt))  # click.echo flushes: each line leaves at once
-            if max_events is not None and printed >= max_events:
-                return
+        try:
+            for printed, event in enumerate(events, 1):
+                typer.echo(_line(event, fmt))  # click.echo flushes: each line leaves at once
+                if max_events is not None and printed >= max_events:
+                    return
+        except KeyboardInterrupt:
+            # Ctrl-C is how a person stops following: the documented exit, no traceback.
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 @remote
