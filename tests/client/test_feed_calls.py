@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -18,6 +19,7 @@ from loopctl.client import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    ServerError,
 )
 from loopctl.client.feed_calls import ChangeEvent
 from tests.client.conftest import QUICK, Live, Roles
@@ -171,3 +173,16 @@ async def test_the_async_client_follows_too(live: Live, keys: Roles) -> None:
             assert (await orch.get_state(project.id)).cursor == state.cursor
         finally:
             await events.aclose()
+
+
+def test_a_stream_is_retried_through_503s_and_an_answer_that_is_no_stream_is_refused(
+    flaky: Any,
+) -> None:
+    server = flaky(2)  # two 503s, then 200 with a JSON body: not an event stream
+    with Client(server.url, "lc_" + "k" * 40, retry=QUICK) as client:
+        events = client.follow_changes()
+        with pytest.raises(ServerError) as refused:
+            next(events)
+    assert refused.value.code == "bad_response"
+    assert "application/json" in refused.value.message
+    assert server.methods == ["GET", "GET", "GET"]

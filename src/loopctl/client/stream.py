@@ -76,9 +76,10 @@ def decoded(data: str) -> ChangeEvent:
         raise ServerError(200, "bad_response", f"an event the client cannot read: {exc}") from exc
 
 
-def _checked(response: httpx.Response) -> None:
-    if response.is_error or "text/event-stream" not in response.headers.get("content-type", ""):
-        raise refused(response)
+def streaming(response: httpx.Response) -> bool:
+    """An answer that is an event stream (anything else is read whole and refused)."""
+    kind = response.headers.get("content-type", "")
+    return response.is_success and "text/event-stream" in kind
 
 
 def _connect(
@@ -98,11 +99,12 @@ def _connect(
                         timeout=limits,
                     )
                 )
-                if not source.response.is_success:
+                if not streaming(source.response):
                     source.response.read()
             except httpx.TransportError as exc:
                 raise network_error(exc, where) from exc
-            _checked(source.response)
+            if not streaming(source.response):
+                raise refused(source.response)
             return source, stack.pop_all()
     raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
@@ -141,11 +143,12 @@ async def _aconnect(
                             timeout=limits,
                         )
                     )
-                    if not source.response.is_success:
+                    if not streaming(source.response):
                         await source.response.aread()
                 except httpx.TransportError as exc:
                     raise network_error(exc, where) from exc
-                _checked(source.response)
+                if not streaming(source.response):
+                    raise refused(source.response)
                 return source, stack.pop_all()
     raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
