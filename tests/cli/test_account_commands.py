@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -60,6 +61,11 @@ def test_keys_create_list_rotate_revoke(roles: Roles) -> None:
         env={"LOOPCTL_SERVER": roles.live.url, "LOOPCTL_API_KEY": created["raw_key"]},
     )
     assert me.exit_code == 0, me.stderr
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(tzinfo=None, microsecond=0)
+    expiring = roles.json(
+        "user", "keys", "create", "--name", "e", "--role", "user", "--expires-at", later.isoformat()
+    )
+    assert expiring["expires_at"].startswith(later.isoformat())  # read as UTC
     table = roles.as_("user", "keys", "create", "--name", "t", "--role", "user", "-f", "table")
     assert table.exit_code == 0
     assert "raw_key" in table.stdout

@@ -57,6 +57,8 @@ def test_a_page_of_changes_and_the_next_one(roles: Roles) -> None:
         page["meta"]["next_cursor"],
     )
     assert [e["after"]["number"] for e in after["data"]] == [2]
+    naive = roles.json("agent", "changes", "-p", project, "--since", "2020-01-01T00:00:00")
+    assert len(naive["data"]) == 3  # a time without an offset is read as UTC
     table = roles.as_("agent", "changes", "-p", project, "-f", "table")
     assert "next cursor:" in table.stdout
     assert "epic" in table.stdout

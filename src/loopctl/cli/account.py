@@ -7,7 +7,7 @@ from uuid import UUID
 import typer
 
 from loopctl.cli.errors import UsageProblem
-from loopctl.cli.inputs import YesOption, confirm, json_object, note, pairs
+from loopctl.cli.inputs import YesOption, aware, confirm, json_object, note, pairs
 from loopctl.cli.output import Format
 from loopctl.cli.reads import LimitOption, OffsetOption
 from loopctl.cli.remote import client_for, emit_for, format_for, remote
@@ -24,7 +24,9 @@ KeyId = Annotated[UUID, typer.Argument(metavar="KEY_ID", help="The key's id (key
 Expiry = Annotated[
     datetime | None,
     typer.Option(
-        "--expires-at", metavar="TIME", help="When the key stops working (ISO 8601, UTC)."
+        "--expires-at",
+        metavar="TIME",
+        help="When the key stops working (ISO 8601; UTC without an offset).",
     ),
 ]
 
@@ -101,7 +103,7 @@ def key_create(
         except ValueError:
             bound["agent_name"] = agent
     if expires_at is not None:
-        bound["expires_at"] = expires_at.isoformat()
+        bound["expires_at"] = aware(expires_at).isoformat()
     with client_for(ctx) as client:
         created = client.create_api_key(name, role, **bound)
     emit_for(ctx, created)
@@ -158,7 +160,7 @@ def key_rotate(
     if grace_hours is not None:
         extra["grace_period_hours"] = grace_hours
     if expires_at is not None:
-        extra["expires_at"] = expires_at.isoformat()
+        extra["expires_at"] = aware(expires_at).isoformat()
     with client_for(ctx) as client:
         rotated = client.rotate_api_key(key_id, **extra)
     if format_for(ctx) is Format.json:

@@ -19,7 +19,7 @@ import typer
 from loopctl.cli import handles
 from loopctl.cli.exit_codes import ExitCode
 from loopctl.cli.handles import ProjectOption
-from loopctl.cli.inputs import note
+from loopctl.cli.inputs import aware, note
 from loopctl.cli.output import Format, emit
 from loopctl.cli.remote import client_for, format_for, remote
 from loopctl.client import RetryPolicy
@@ -71,7 +71,7 @@ def changes(
     ] = None,
     since: Annotated[
         datetime | None,
-        typer.Option(help="Without --cursor: from this time on (ISO 8601)."),
+        typer.Option(help="Without --cursor: from this time on (ISO 8601; UTC without an offset)."),
     ] = None,
     project: ProjectOption = None,
     entity_type: Annotated[str | None, typer.Option(help="story, epic, project, …")] = None,
@@ -87,6 +87,7 @@ def changes(
 ) -> None:
     """The tenant's changes in commit order: a page, or live with --follow."""
     fmt = format_for(ctx)
+    since = aware(since) if since is not None else None
     with client_for(ctx) as client:
         filters = {
             "project_id": handles.project_id(client, project) if project else None,

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +77,11 @@ def pairs(given: list[str], what: str) -> dict[str, Any]:
             raise UsageProblem("bad_option", f"{what} {entry!r}: expected NAME=VALUE")
         found[name.strip()] = scalar(value)
     return found
+
+
+def aware(when: datetime) -> datetime:
+    """A time for the API, which wants an offset: one given without is UTC."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def confirm(question: str, yes: bool) -> None:
