@@ -2,6 +2,11 @@
 
 import csv
 import io
+import os
+import pty
+import select
+import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -9,10 +14,11 @@ from uuid import uuid4
 import pytest
 
 from tests.cli.conftest import Live
-from tests.cli.roles import Roles
+from tests.cli.roles import LOOPCTL, Roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli")]
 MISSING = "00000000-0000-4000-8000-000000000000"
+WAIT = 30.0
 
 
 @pytest.fixture
@@ -112,3 +118,40 @@ def test_agents_register_list_show(roles: Roles) -> None:
     roles.fails("orchestrator", 5, "agent_not_found", "agent", "show", MISSING)
     roles.fails("agent", 4, "insufficient_role", "agent", "list")
     roles.fails("user", 7, "validation_error", "agent", "register", "--name", "x", "--type", "boss")
+
+
+def _until(fd: int, text: str) -> str:
+    """What the terminal shows until ``text`` appears (or WAIT seconds pass)."""
+    seen = ""
+    deadline = time.monotonic() + WAIT
+    while text not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if ready:
+            seen += os.read(fd, 4096).decode(errors="replace")
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("answer", "exit_code", "status"), [("y", 0, "revoked"), ("n", 1, "active")]
+)
+def test_a_person_at_a_terminal_is_asked_first(
+    roles: Roles, answer: str, exit_code: int, status: str
+) -> None:
+    key = roles.json("user", "keys", "create", "--name", "asked", "--role", "user")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPCTL_")}
+    env.update(roles.env("user"))
+    main, secondary = pty.openpty()
+    with subprocess.Popen(
+        [LOOPCTL, "keys", "revoke", key["id"]],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+    ) as process:
+        os.close(secondary)
+        assert f"Revoke key {key['id']}? [y/N]" in _until(main, "[y/N]")
+        os.write(main, f"{answer}\n".encode())
+        assert process.wait(timeout=WAIT) == exit_code
+    os.close(main)
+    listed = roles.json("user", "keys", "list", "--include-revoked", "--limit", "500")
+    assert {k["id"]: k["status"] for k in listed["data"]}[key["id"]] == status

@@ -116,13 +116,16 @@ def key_create(
 def key_list(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Option(help="Only keys of this role.")] = None,
-    status: Annotated[str | None, typer.Option(help="active, rotated, expired, revoked.")] = None,
+    include_revoked: Annotated[
+        bool, typer.Option("--include-revoked", help="Also revoked keys.")
+    ] = False,
     limit: LimitOption = None,
     offset: OffsetOption = None,
 ) -> None:
     """List the tenant's keys (never the keys themselves: their prefixes)."""
+    revoked = True if include_revoked else None
     with client_for(ctx) as client:
-        found = client.list_api_keys(limit=limit, offset=offset, role=role, status=status)
+        found = client.list_api_keys(limit=limit, offset=offset, role=role, include_revoked=revoked)
     emit_for(ctx, found, KEY_COLUMNS)
 
 
