@@ -26,12 +26,12 @@ LOCAL = {"serve", "mcp", "db", "admin", "completion", "config", "auth login", "a
 
 
 def _leaves(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    subs = getattr(command, "commands", None)
-    if subs is None:
+    if not hasattr(command, "list_commands"):
         return [(prefix, command)]
+    ctx = typer.Context(command)
     found: list[tuple[tuple[str, ...], Any]] = []
-    for name, sub in subs.items():
-        found += _leaves(sub, (*prefix, name))
+    for name in command.list_commands(ctx):
+        found += _leaves(command.get_command(ctx, name), (*prefix, name))
     return found
 
 
@@ -179,10 +179,14 @@ def test_an_option_named_like_a_shared_one_is_refused_when_declared() -> None:
     def fine(ctx: typer.Context, server: Annotated[str, typer.Argument()] = "x") -> None:
         """An argument named server is no option."""
 
+    def plain_argument(json: str) -> None:
+        """Nor is a plain parameter without a default."""
+
     for clashing in (mine, plain):
         with pytest.raises(TypeError, match="shared options"):
             remote(clashing)
     remote(fine)
+    remote(plain_argument)
 
 
 def test_client_for_outside_a_remote_command_is_a_programming_error() -> None:

@@ -62,7 +62,7 @@ def login(
     loaded.default_profile = loaded.default_profile or name
     save_config(loaded)
     typer.echo(
-        f"Logged in to {url} as a {me.role} key ({me.key_prefix}…, tenant {tenant.slug}); "
+        f"Logged in to {url}: {me.role} key {me.key_prefix}…, tenant {tenant.slug}; "
         f"saved in profile {name} ({loaded.path})",
         err=True,
     )

@@ -8,13 +8,15 @@ untouched (usage errors keep Click's exit code 2). It also keeps the help readab
 show no ``<bool>`` type.
 """
 
+import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import typer
+import typer.main
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from loopctl.cli.errors import CliError, Unexpected, redact
@@ -68,10 +70,39 @@ def _quiet_flag_types(command: Any) -> None:
         _quiet_flag_types(sub)
 
 
+def _loaded(name: str, module: str, attribute: str) -> Any:
+    """The command ``module.attribute`` names (a command function or a Typer app)."""
+    target = getattr(importlib.import_module(module), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(rich_markup_mode="markdown")
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    _quiet_flag_types(command)
+    return command
+
+
 class LoopctlGroup(TyperGroup):
+    # Commands imported only when run or listed: name -> (module, attribute). For the
+    # operator's commands (serve, db, admin, mcp), whose imports (the web app, SQLAlchemy,
+    # Alembic, the MCP SDK) would triple the start-up time of every other command.
+    lazy: ClassVar[Mapping[str, tuple[str, str]]] = {}
+
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         _quiet_flag_types(self)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names: list[str] = super().list_commands(ctx)
+        return [*names, *(name for name in self.lazy if name not in names)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in self.lazy:
+            found = _loaded(cmd_name, *self.lazy[cmd_name])
+            self.add_command(found, cmd_name)
+        return found
 
     def get_params(self, ctx: Any) -> list[Any]:
         # Typer adds the completion options after __init__.

@@ -27,7 +27,8 @@ from uuid import UUID
 
 import typer
 
-from loopctl.cli.errors import UsageProblem
+from loopctl.cli.errors import CliError, UsageProblem
+from loopctl.cli.exit_codes import ExitCode
 from loopctl.client import Client
 
 # The server's own rules: kit/schemas.py (Slug), epics (EpicNumber), stories (NUMBER_PATTERN).
@@ -137,13 +138,13 @@ def _resolve(client: Client, project: str, epic: str | None, story: str | None) 
     if parsed.id is not None and epic is None and story is None:
         return parsed.id
     found = client.lookup(project, epic=int(epic) if epic else None, story=story)
-    if story is not None:
-        assert found.story is not None  # the server answers 404 otherwise
-        return found.story.id
-    if epic is not None:
-        assert found.epic is not None
-        return found.epic.id
-    return found.project.id
+    # The server answers 404 rather than leave out what was asked for.
+    wanted = found.story if story is not None else found.epic if epic is not None else found.project
+    if wanted is None:
+        raise CliError(
+            "bad_response", "the server's lookup left out what was asked", exit_code=ExitCode.SERVER
+        )
+    return wanted.id
 
 
 def project_id(client: Client, ref: str | None) -> UUID:

@@ -79,10 +79,8 @@ _ADDED = {
 }
 
 
-SHARED_FLAGS = frozenset(
-    {"--server", "--api-key", "--key", "--profile", "--data-dir", "--timeout", "--format", "-f"}
-    | {"--json"}
-)
+CONNECTION_FLAGS = ("--server", "--api-key", "--key", "--profile", "--data-dir", "--timeout")
+SHARED_FLAGS = frozenset((*CONNECTION_FLAGS, "--format", "-f", "--json"))
 
 
 @dataclass(frozen=True)
@@ -122,6 +120,8 @@ def _own_flags(param: inspect.Parameter) -> set[str]:
         infos.append(param.default)
     if param.annotation is typer.Context or any(isinstance(i, ArgumentInfo) for i in infos):
         return set()
+    if not infos and param.default is inspect.Parameter.empty:
+        return set()  # a plain parameter without a default is an argument too
     # In Annotated[…, typer.Option("--x")] the first flag sits in ``default``.
     declared = [
         d for info in infos for d in (info.default, *(info.param_decls or ())) if isinstance(d, str)
