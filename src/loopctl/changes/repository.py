@@ -1,8 +1,13 @@
-"""SQL of the change feed: a read of the audit log in (txid, id) order below the horizon."""
+"""SQL of the change feed: a read of the audit log in (txid, id) order below the horizon.
+
+PostgreSQL writes each event's JSON (``row_to_json``), so a page of 1,000 events reaches the
+response as 1,000 strings joined, with no row turned into Python objects and back
+(docs/architecture.md, "The change feed").
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import LiteralString
 from uuid import UUID
 
 from psycopg import sql
@@ -10,23 +15,40 @@ from psycopg import sql
 from loopctl.database.connections import Connection
 from loopctl.kit.repository import Filters, fetch_all
 
+# The keys of an event, in the order of the response model (changes.schemas.ChangeEvent,
+# held to it by tests/changes/test_feed.py), each with the expression that gives its value.
+# Timestamps as the API writes them everywhere (kit.schemas.Timestamp); the session is UTC.
+EVENT_FIELDS: tuple[tuple[str, LiteralString], ...] = (
+    ("id", "page.id"),
+    ("project_id", "page.project_id"),
+    ("entity_type", "page.entity_type"),
+    ("entity_id", "page.entity_id"),
+    ("action", "page.action"),
+    ("actor_role", "page.actor_role"),
+    ("actor_key_id", "page.actor_key_id"),
+    ("actor_agent_id", "page.actor_agent_id"),
+    ("actor_label", "page.actor_label"),
+    ("before", "page.before"),
+    ("after", "page.after"),
+    ("request_id", "page.request_id"),
+    (
+        "created_at",
+        """to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    ),
+    ("cursor", "page.txid::text || '.' || replace(page.id::text, '-', '')"),
+)
+
 
 @dataclass(frozen=True, slots=True)
-class ChangeRow:
+class FeedRow:
+    """One event: its position and what filters match on, and its JSON for the response."""
+
+    txid: int
     id: UUID
     project_id: UUID | None
     entity_type: str
-    entity_id: UUID
     action: str
-    actor_key_id: UUID | None
-    actor_agent_id: UUID | None
-    actor_role: str
-    actor_label: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    request_id: str | None
-    created_at: datetime
-    txid: int
+    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +80,24 @@ class FeedQuery:
     action: str | None = None
 
 
-_SELECT = sql.SQL(
-    "SELECT id, project_id, entity_type, entity_id, action, actor_key_id, actor_agent_id,"
-    " actor_role, actor_label, before, after, request_id, created_at,"
-    " txid::text::bigint AS txid FROM audit_log"
+# The page is chosen first (the inner query walks audit_log_feed_idx and stops at the limit),
+# then only its rows are written as JSON. The event's own keys are not the table's: its
+# timestamp is text and it carries its cursor, hence the LATERAL row.
+_READ = sql.SQL(
+    "SELECT page.txid::text::bigint AS txid, page.id, page.project_id, page.entity_type,"
+    " page.action, row_to_json(event)::text AS body"
+    " FROM (SELECT * FROM audit_log{where}"
+    " ORDER BY audit_log.txid, audit_log.id LIMIT %(limit)s) AS page,"
+    " LATERAL (SELECT {fields}) AS event"
+    " ORDER BY page.txid, page.id"
+)
+_FIELDS = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(sql.SQL(expression), sql.Identifier(name))
+    for name, expression in EVENT_FIELDS
 )
 
 
-async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -> list[ChangeRow]:
+async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -> list[FeedRow]:
     """The tenant's rows (row-level security) after the cursor and below the horizon.
 
     The upper bound is an index condition, so the scan stops at the horizon however many
@@ -87,12 +119,10 @@ async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -
     filters.given("project_id = %(project_id)s", project_id=query.project_id)
     filters.given("entity_type = %(entity_type)s", entity_type=query.entity_type)
     filters.given("action = %(action)s", action=query.action)
-    # Qualified: a bare "txid" here would name the bigint output column, which no index
-    # covers, and sort every row after the cursor instead of walking audit_log_feed_idx.
-    statement = sql.SQL("{}{} ORDER BY audit_log.txid, audit_log.id LIMIT %(limit)s").format(
-        _SELECT, filters.where
-    )
-    return await fetch_all(conn, ChangeRow, statement, filters.params)
+    # ORDER BY qualified: "txid" alone in an outer ORDER BY could name an output column
+    # rather than the indexed one, and sort every row after the cursor (docs/benchmarks.md).
+    statement = _READ.format(where=filters.where, fields=_FIELDS)
+    return await fetch_all(conn, FeedRow, statement, filters.params)
 
 
 async def held_back(conn: Connection, seen: Horizon) -> bool:

@@ -1,5 +1,8 @@
 """Change feed response bodies."""
 
+from collections.abc import Iterable
+
+import orjson
 from pydantic import BaseModel, Field
 
 from loopctl.audit.schemas import AuditEntry
@@ -22,3 +25,17 @@ class FeedPage(BaseModel):
 
     data: list[ChangeEvent]
     meta: FeedMeta
+
+
+def feed_json(events: Iterable[str], meta: FeedMeta) -> bytes:
+    """A FeedPage's JSON from its events' JSON as PostgreSQL wrote it (changes/repository.py),
+    without parsing them: the feed's one response path that skips the response model."""
+    return b"".join(
+        (
+            b'{"data":[',
+            ",".join(events).encode(),
+            b'],"meta":',
+            orjson.dumps(meta.model_dump()),
+            b"}",
+        )
+    )
