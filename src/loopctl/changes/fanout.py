@@ -130,6 +130,10 @@ class TenantReader:
     def idle(self) -> bool:
         return not self._subscriptions
 
+    @property
+    def following(self) -> int:
+        return len(self._subscriptions)
+
     def join(self, position: Position) -> Subscription | None:
         """A subscription handing out the events after ``position``; None if this reader
         is already past it (the stream must read up to here itself first)."""
@@ -211,8 +215,15 @@ class ChangeStreams:
             self._stop(reader)
 
     def readers(self) -> int:
-        """How many tenants have a reader in this process (for tests and metrics)."""
+        """How many tenants have a reader in this process."""
         return len(self._readers)
+
+    def following(self, tenant_id: UUID | None = None) -> int:
+        """How many streams (of one tenant, or all) take their events from a reader."""
+        if tenant_id is None:
+            return sum(reader.following for reader in self._readers.values())
+        reader = self._readers.get(tenant_id)
+        return 0 if reader is None else reader.following
 
     def _stop(self, reader: TenantReader) -> None:
         reader.task.cancel()
