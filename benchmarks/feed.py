@@ -39,7 +39,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import auth_read as bench
 from benchmarks.feed_loop import LoopFeed, describe, measure
-from benchmarks.feed_plans import ORDERS, explain, probe_plan
+from benchmarks.feed_plans import poll_plan, probe_plan
 from benchmarks.loop import _key, _server_url
 from loopctl.database import pgcluster
 from loopctl.database.embedded import CREDENTIALS, DATABASE
@@ -306,10 +306,12 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         }
         found = conn.execute(STORIES, [keys["tenant"], keys["tenant"]]).fetchall()
         stories = [str(row[0]) for row in found]
-        plans = {k: explain(conn, keys["tenant"], cursors["old"], o) for k, o in ORDERS.items()}
     app_url = _server_url(data_dir, APP_ROLE, credentials["app_password"], DATABASE)
     probe = probe_plan(app_url, keys["tenant"])
+    plan = poll_plan(app_url, keys["tenant"], cursors["old"], OLD_PAGE)
     bench._progress(f"timing reads ({args.requests} each) ...")
+    # The machine is shared: the load average says how much else ran beside the run.
+    load_before = os.getloadavg()
     reads = _reads(port, keys, cursors, stories, args.requests)
     bench._progress(f"{args.clients} stream clients, {args.events} events ...")
     stream = asyncio.run(_stream(port, keys, cursors["end"], args.clients, args.events, args.gap))
@@ -318,11 +320,10 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         bench._progress(f"{args.loop_agents} agents loop under one stream client ...")
         looped = measure(port, root, superuser, args)
     code = _report(args, int(tenant_rows[0]), load_s, reads, stream, looped)
+    loads = [" ".join(f"{v:.2f}" for v in load) for load in (load_before, os.getloadavg())]
+    print(f"load average (1, 5, 15 min): {loads[0]} before the reads, {loads[1]} at the end")
     print()
-    for name, plan in plans.items():
-        print()
-        print(f"plan of the feed read at the old cursor, ORDER BY {ORDERS[name]} ({name};")
-        print(f"superuser, tenant named):\n{plan}")
+    print(f"plan of a poll at the old cursor ({OLD_PAGE} events; app role, tenant set):\n{plan}")
     print()
     print(f"plan of a live stream's probe (held_back; app role, tenant set):\n{probe}")
     return code

@@ -49,7 +49,7 @@ async def read_changes(
         conn, principal, cursor=cursor, since=since, filters=filters, limit=limit
     )
     # The body is FeedPage's JSON, written without building the model (changes/schemas.py).
-    body = feed_json((row.body for row in page.rows), page.meta)
+    body = feed_json(page.events, page.meta)
     return Response(body, media_type="application/json")
 
 

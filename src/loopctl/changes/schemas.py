@@ -1,7 +1,5 @@
 """Change feed response bodies."""
 
-from collections.abc import Iterable
-
 import orjson
 from pydantic import BaseModel, Field
 
@@ -27,13 +25,13 @@ class FeedPage(BaseModel):
     meta: FeedMeta
 
 
-def feed_json(events: Iterable[str], meta: FeedMeta) -> bytes:
-    """A FeedPage's JSON from its events' JSON as PostgreSQL wrote it (changes/repository.py),
-    without parsing them: the feed's one response path that skips the response model."""
+def feed_json(events: str, meta: FeedMeta) -> bytes:
+    """A FeedPage's JSON from its events' JSON as PostgreSQL wrote and joined it
+    (changes/repository.py), without parsing it: the one response that skips its model."""
     return b"".join(
         (
             b'{"data":[',
-            ",".join(events).encode(),
+            events.encode(),
             b'],"meta":',
             orjson.dumps(meta.model_dump()),
             b"}",

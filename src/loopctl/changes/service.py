@@ -44,6 +44,14 @@ NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True, slots=True)
+class JsonPage:
+    """A poll's page: its events' JSON as PostgreSQL wrote and joined them, and its meta."""
+
+    events: str
+    meta: FeedMeta
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """Events after a position, each as its JSON (``ChangeEvent``), and where to read on."""
 
@@ -78,13 +86,18 @@ async def read(
     since: datetime | None,
     filters: Filters,
     limit: int,
-) -> Page:
+) -> JsonPage:
     """The events after ``cursor`` (or after ``since``, or from the start), oldest first."""
     if cursor is not None and since is not None:
         raise UnprocessableEntity.for_field("query.since", "give cursor or since, not both")
     start = START if cursor is None else decode(cursor)
-    page, _ = await read_from(conn, start, since, filters, limit)
-    return page
+    seen = await repository.horizon(conn)
+    found = await repository.page_json(conn, _query(start, since, filters), seen, limit)
+    has_more = found.found > limit
+    position = _next(found.last or start, has_more, seen)
+    return JsonPage(
+        found.events, FeedMeta(next_cursor=encode(*position), has_more=has_more, limit=limit)
+    )
 
 
 async def read_from(
@@ -100,7 +113,16 @@ async def read_from(
     horizon (live streams ask; a poll does not pay for it)."""
     # Read before the rows, so every transaction below it has ended when they are read.
     seen = await repository.horizon(conn)
-    query = FeedQuery(
+    rows = await repository.after(conn, _query(start, since, filters), seen, limit + 1)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    position = _next((rows[-1].txid, rows[-1].id) if rows else start, has_more, seen)
+    waiting = probe and not has_more and await repository.held_back(conn, seen)
+    return Page(rows, position, has_more, limit), waiting
+
+
+def _query(start: Position, since: datetime | None, filters: Filters) -> FeedQuery:
+    return FeedQuery(
         after_txid=start[0],
         after_id=start[1],
         since=since,
@@ -108,13 +130,10 @@ async def read_from(
         entity_type=filters.entity_type,
         action=filters.action,
     )
-    rows = await repository.after(conn, query, seen, limit + 1)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    position: Position = (rows[-1].txid, rows[-1].id) if rows else start
-    if not has_more:
-        # Every row below the horizon after the cursor was read: the next read can start
-        # at the horizon, skipping what the filters left out instead of reading it again.
-        position = max(position, (seen.xmin, UUID(int=0)))
-    waiting = probe and not has_more and await repository.held_back(conn, seen)
-    return Page(rows, position, has_more, limit), waiting
+
+
+def _next(last: Position, has_more: bool, seen: repository.Horizon) -> Position:
+    """Where the next read starts: after the last event read, or at the horizon when every
+    row below it after the cursor was read (so filtered readers skip what they left out
+    instead of reading it again)."""
+    return last if has_more else max(last, (seen.xmin, UUID(int=0)))
