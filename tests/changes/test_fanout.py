@@ -195,6 +195,9 @@ async def test_streams_of_two_tenants_each_get_exactly_their_events_once_in_orde
             expected = await _polled(served, key, query)
             assert len(expected) > before
             assert _ids(await stream.changes(len(expected) - before)) == expected[before:]
+        # Once their streams end, the readers stop.
+        await stack.aclose()
+        await _wait_for(lambda: served.streams.readers() == 0)
 
 
 async def test_a_stream_whose_client_does_not_read_holds_up_no_other(

@@ -209,6 +209,7 @@ class ChangeStreams:
         reader = self._readers.get(tenant_id)
         if reader is None:
             return
+        # Also when the reader dropped it already: a reader no stream follows stops.
         reader.leave(subscription)
         if reader.idle:
             del self._readers[tenant_id]

@@ -5,6 +5,7 @@ response as 1,000 strings joined, with no row turned into Python objects and bac
 (docs/architecture.md, "The change feed").
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString, NamedTuple
@@ -147,21 +148,22 @@ class JsonPage:
 
 
 # One value for the whole page rather than 1,000 rows: what psycopg and Python spend on each
-# row was a quarter of the request (docs/benchmarks.md).
+# row was a quarter of the request (docs/benchmarks.md). Newlines separate the events: JSON
+# as PostgreSQL writes it never holds one (strings escape it), so the page's extra event
+# (read to learn whether more follow) is cut off after the last one, in Python, instead of
+# numbering the rows in SQL. Ordered like the read, the aggregate sorts nothing.
 _JOINED = sql.SQL(
-    "SELECT count(*)::int,"
-    " coalesce(string_agg(feed.body, ',' ORDER BY feed.n) FILTER (WHERE feed.n <= %(page)s), ''),"
-    " (array_agg(feed.txid ORDER BY feed.n DESC) FILTER (WHERE feed.n <= %(page)s))[1],"
-    " (array_agg(feed.id ORDER BY feed.n DESC) FILTER (WHERE feed.n <= %(page)s))[1]"
-    " FROM (SELECT row_number() OVER (ORDER BY ordered.txid, ordered.id) AS n, ordered.*"
-    " FROM ({read}) AS ordered) AS feed"
+    "SELECT count(*)::int, coalesce(string_agg(feed.body, E'\\n' ORDER BY feed.txid, feed.id), '')"
+    " FROM ({read}) AS feed"
 )
+# Each event's JSON ends with its cursor, the last of its keys.
+_LAST_CURSOR = re.compile(r'"cursor":"([0-9]+)\.([0-9a-f]{32})"\}\Z')
 
 
 def joined(query: FeedQuery, seen: Horizon, page: int) -> tuple[sql.Composed, dict[str, Any]]:
     """The poll's statement and its parameters (``benchmarks/feed_plans.py`` explains it)."""
     statement, params = _read(query, seen, page + 1)
-    return _JOINED.format(read=statement), {**params, "page": page}
+    return _JOINED.format(read=statement), params
 
 
 async def page_json(conn: Connection, query: FeedQuery, seen: Horizon, page: int) -> JsonPage:
@@ -169,8 +171,14 @@ async def page_json(conn: Connection, query: FeedQuery, seen: Horizon, page: int
     cur = await conn.execute(*joined(query, seen, page))
     found = await cur.fetchone()
     assert found is not None  # an aggregate without GROUP BY returns one row
-    count, events, txid, row_id = found
-    return JsonPage(count, events, None if txid is None else (txid, row_id))
+    count, events = found
+    if count > page:
+        events = events[: events.rindex("\n")]
+    if not events:
+        return JsonPage(count, "", None)
+    last = _LAST_CURSOR.search(events, len(events) - 100)
+    assert last is not None, "an event's JSON ends with its cursor (EVENT_FIELDS)"
+    return JsonPage(count, events.replace("\n", ","), (int(last[1]), UUID(hex=last[2])))
 
 
 async def held_back(conn: Connection, seen: Horizon) -> bool:
