@@ -148,7 +148,7 @@ class JsonPage:
 
 
 # One value for the whole page rather than 1,000 rows: what psycopg and Python spend on each
-# row was a quarter of the request (docs/benchmarks.md). Newlines separate the events: JSON
+# row cost more CPU than the SQL (docs/architecture.md). Newlines separate the events: JSON
 # as PostgreSQL writes it never holds one (strings escape it), so the page's extra event
 # (read to learn whether more follow) is cut off after the last one, in Python, instead of
 # numbering the rows in SQL. The aggregate sorts the page again (its ORDER BY names the
