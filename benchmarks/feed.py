@@ -39,7 +39,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import auth_read as bench
 from benchmarks.feed_loop import LoopFeed, describe, measure
-from benchmarks.feed_plans import ORDERS, explain, probe_plan
+from benchmarks.feed_plans import poll_plan, probe_plan
 from benchmarks.loop import _key, _server_url
 from loopctl.database import pgcluster
 from loopctl.database.embedded import CREDENTIALS, DATABASE
@@ -143,18 +143,50 @@ def _cursor(conn: psycopg.Connection[Any], tenant: str, offset: int) -> str:
     return f"{found[0]}.{row_id.hex}"
 
 
+class ServerCpu:
+    """CPU time of the server process and of its PostgreSQL (the postmaster's children: the
+    backends), from /proc: what a request costs on the machine, whatever else runs on it."""
+
+    def __init__(self, server_pid: int, data_dir: Path) -> None:
+        self.server_pid = server_pid
+        self.postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        self.tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+
+    def split(self) -> tuple[float, float]:
+        """Milliseconds of CPU of the server process, and of PostgreSQL."""
+        server = db = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            pid, ppid = int(entry.name), int(fields[1])
+            ticks = int(fields[11]) + int(fields[12])
+            if pid == self.server_pid:
+                server += ticks
+            elif pid == self.postmaster or ppid == self.postmaster:
+                db += ticks
+        return server * self.tick_ms, db * self.tick_ms
+
+
 def _percentiles(samples: Sequence[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return statistics.median(ordered), p99
 
 
-def _time(client: httpx.Client, paths: Sequence[str], count: int, expect: int) -> list[float]:
+def _time(
+    client: httpx.Client, paths: Sequence[str], count: int, expect: int, cpu: ServerCpu
+) -> tuple[list[float], tuple[float, float]]:
     """Milliseconds of ``count`` sequential GETs cycling over ``paths`` (after a warm-up),
-    fewer (at least MIN_SAMPLES) if they take longer than READ_BUDGET_SECONDS in all."""
+    fewer (at least MIN_SAMPLES) if they take longer than READ_BUDGET_SECONDS in all; and
+    the server's and the database's CPU milliseconds per request."""
     for path in paths[:5]:
         client.get(path)
     samples: list[float] = []
+    cpu_before = cpu.split()
     deadline = time.monotonic() + READ_BUDGET_SECONDS
     for i in range(count):
         if len(samples) >= MIN_SAMPLES and time.monotonic() > deadline:
@@ -168,28 +200,43 @@ def _time(client: httpx.Client, paths: Sequence[str], count: int, expect: int) -
         if len(response.json()["data"]) < expect:
             raise RuntimeError(f"GET {path} returned fewer than {expect} entries")
         samples.append(elapsed)
-    return samples
+    cpu_after = cpu.split()
+    server, db = ((a - b) / len(samples) for a, b in zip(cpu_after, cpu_before, strict=True))
+    return samples, (server, db)
 
 
 def _reads(
-    port: int, keys: dict[str, str], cursors: dict[str, str], stories: list[str], count: int
-) -> dict[str, list[float]]:
+    port: int,
+    keys: dict[str, str],
+    cursors: dict[str, str],
+    stories: list[str],
+    count: int,
+    cpu: ServerCpu,
+) -> dict[str, tuple[list[float], tuple[float, float]]]:
     base = f"http://127.0.0.1:{port}"
     results = {}
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {keys['user']}"}) as user:
         results[f"feed poll, latest ({LATEST_PAGE} events)"] = _time(
-            user, [f"/api/v1/changes?cursor={cursors['latest']}&limit={LATEST_PAGE}"], count, 1
+            user,
+            [f"/api/v1/changes?cursor={cursors['latest']}&limit={LATEST_PAGE}"],
+            count,
+            1,
+            cpu,
         )
         results[f"feed poll, old cursor ({OLD_PAGE} events)"] = _time(
-            user, [f"/api/v1/changes?cursor={cursors['old']}&limit={OLD_PAGE}"], count, OLD_PAGE
+            user,
+            [f"/api/v1/changes?cursor={cursors['old']}&limit={OLD_PAGE}"],
+            count,
+            OLD_PAGE,
+            cpu,
         )
         results["audit query by entity"] = _time(
-            user, [f"/api/v1/audit?entity_type=story&entity_id={s}" for s in stories], count, 1
+            user, [f"/api/v1/audit?entity_type=story&entity_id={s}" for s in stories], count, 1, cpu
         )
     headers = {"Authorization": f"Bearer {keys['agent']}"}
     with httpx.Client(base_url=base, headers=headers) as agent:
         results["story history"] = _time(
-            agent, [f"/api/v1/stories/{s}/history" for s in stories], count, 1
+            agent, [f"/api/v1/stories/{s}/history" for s in stories], count, 1, cpu
         )
     return results
 
@@ -306,11 +353,14 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         }
         found = conn.execute(STORIES, [keys["tenant"], keys["tenant"]]).fetchall()
         stories = [str(row[0]) for row in found]
-        plans = {k: explain(conn, keys["tenant"], cursors["old"], o) for k, o in ORDERS.items()}
     app_url = _server_url(data_dir, APP_ROLE, credentials["app_password"], DATABASE)
     probe = probe_plan(app_url, keys["tenant"])
+    plan = poll_plan(app_url, keys["tenant"], cursors["old"], OLD_PAGE)
     bench._progress(f"timing reads ({args.requests} each) ...")
-    reads = _reads(port, keys, cursors, stories, args.requests)
+    # The machine is shared: the load average says how much else ran beside the run.
+    load_before = os.getloadavg()
+    cpu = ServerCpu(server.pid, data_dir)
+    reads = _reads(port, keys, cursors, stories, args.requests, cpu)
     bench._progress(f"{args.clients} stream clients, {args.events} events ...")
     stream = asyncio.run(_stream(port, keys, cursors["end"], args.clients, args.events, args.gap))
     looped = None
@@ -318,11 +368,10 @@ def _benchmark(args: argparse.Namespace, root: Path, processes: bench.Processes)
         bench._progress(f"{args.loop_agents} agents loop under one stream client ...")
         looped = measure(port, root, superuser, args)
     code = _report(args, int(tenant_rows[0]), load_s, reads, stream, looped)
+    loads = [" ".join(f"{v:.2f}" for v in load) for load in (load_before, os.getloadavg())]
+    print(f"load average (1, 5, 15 min): {loads[0]} before the reads, {loads[1]} at the end")
     print()
-    for name, plan in plans.items():
-        print()
-        print(f"plan of the feed read at the old cursor, ORDER BY {ORDERS[name]} ({name};")
-        print(f"superuser, tenant named):\n{plan}")
+    print(f"plan of a poll at the old cursor ({OLD_PAGE} events; app role, tenant set):\n{plan}")
     print()
     print(f"plan of a live stream's probe (held_back; app role, tenant set):\n{probe}")
     return code
@@ -332,7 +381,7 @@ def _report(
     args: argparse.Namespace,
     tenant_rows: int,
     load_s: float,
-    reads: dict[str, list[float]],
+    reads: dict[str, tuple[list[float], tuple[float, float]]],
     stream: tuple[list[float], list[float], int, int],
     looped: LoopFeed | None,
 ) -> int:
@@ -344,15 +393,17 @@ def _report(
     )
     print()
     rows: list[Sequence[str]] = [
-        ("read", "requests", "p50 ms", "p99 ms", f"p50 < {TARGET_READ_P50_MS:g} ms")
+        ("read", "requests", "p50 ms", "p99 ms", "CPU ms", f"p50 < {TARGET_READ_P50_MS:g} ms")
     ]
     met = True
-    for name, samples in reads.items():
+    for name, (samples, (server, db)) in reads.items():
         p50, p99 = _percentiles(samples)
         met = met and p50 < TARGET_READ_P50_MS
         ok = "met" if p50 < TARGET_READ_P50_MS else "MISSED"
-        rows.append((name, str(len(samples)), f"{p50:.1f}", f"{p99:.1f}", ok))
+        cpu = f"{server:.1f} + {db:.1f}"
+        rows.append((name, str(len(samples)), f"{p50:.1f}", f"{p99:.1f}", cpu, ok))
     print(bench._format(rows))
+    print("CPU ms: a request's CPU in the server process + in PostgreSQL (its processes), /proc")
     print()
     from_send, from_answer, missing, sent = stream
     rows = [

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import httpx
 
+from loopctl.changes.repository import EVENT_FIELDS
+from loopctl.changes.schemas import ChangeEvent
 from loopctl.platform.runtime import Runtime
 from tests.fixtures.access import Ids, Route, RouteAccess
 from tests.fixtures.factories import Key, Tenant, make_key
@@ -155,3 +157,53 @@ async def test_bad_parameters_are_refused_by_name(
     ):
         invalid(await client.get(f"{API}/changes?{query}", headers=agent_key.headers), field)
     assert len((await _page(client, agent_key, f"cursor={good}&limit=1000"))["data"]) <= 1000
+
+
+# What JSON encoders disagree on: escapes, non-ASCII, numbers that are not plain integers.
+AWKWARD = {
+    "text": 'quote " backslash \\ slash / tab \t newline \n bell \u0007 del \u007f',
+    "unicode": "é ü 中文 😀 \u2028 \u2029 \ufeff",
+    "html": "</script><!--",
+    "": "an empty key",
+    "numbers": [0, -1, 0.1, 2.0, -2.5e-3, 1e-7, 123456789.125, 9007199254740993, 2**62],
+    "nested": {"deep": [{"a": [True, False, None]}], "empty": {}, "list": []},
+}
+
+
+async def test_feed_events_are_the_audit_entries_as_the_api_writes_them(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, orchestrator_key: Key
+) -> None:
+    ids = await _world(runtime, tenant)
+    for summary in ("plain", None):
+        body = {"event_type": "awkward", "story_id": ids["story1"], "summary": summary}
+        data_of(
+            await client.post(
+                f"{API}/audit/events",
+                json={**body, "data": AWKWARD},
+                headers=orchestrator_key.headers,
+            ),
+            201,
+        )
+    response = await client.get(f"{API}/changes", headers=orchestrator_key.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    page = response.json()
+    assert list(page) == ["data", "meta"]
+    assert list(page["meta"]) == ["next_cursor", "has_more", "limit"]
+    entries = (await client.get(f"{API}/audit?limit=500", headers=tenant.user.headers)).json()[
+        "data"
+    ]
+    assert len(page["data"]) == len(entries) > 4
+    # The same entries, key for key and in the same key order, as the audit query's
+    # response model writes them, plus each event's cursor.
+    for event, entry in zip(page["data"], reversed(entries), strict=True):
+        assert list(event) == list(ChangeEvent.model_fields)
+        cursor = event.pop("cursor")
+        assert list(event.items()) == list(entry.items())
+        assert cursor.endswith("." + event["id"].replace("-", ""))
+    assert page["data"][-1]["after"]["data"] == AWKWARD
+    assert page["meta"]["next_cursor"] == cursor
+
+
+def test_the_feed_writes_the_response_models_fields_in_order() -> None:
+    assert [name for name, _ in EVENT_FIELDS] == list(ChangeEvent.model_fields)

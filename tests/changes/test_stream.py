@@ -195,4 +195,4 @@ async def test_an_idle_stream_sends_heartbeats(
         finally:
             server.should_exit = True
             await serving
-            await app.state.change_notifier.close()
+            await app.state.change_streams.close()

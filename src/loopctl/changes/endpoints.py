@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Header, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
 from loopctl.audit.schemas import ActionQuery, EntityTypeQuery, ProjectQuery
 from loopctl.auth.dependencies import AgentPrincipal
 from loopctl.changes import service, stream
-from loopctl.changes.schemas import FeedPage
+from loopctl.changes.schemas import FeedPage, feed_json
 from loopctl.database.connections import RequestConn
 from loopctl.kit.routers import api_router
 from loopctl.kit.schemas import InputTimestamp
@@ -42,12 +42,15 @@ async def read_changes(
     limit: Annotated[
         int, Query(ge=1, le=service.MAX_LIMIT, description="Events per page, at most 1000")
     ] = service.MAX_LIMIT,
-) -> FeedPage:
+) -> Response:
     """Read the tenant's changes in commit-safe order; follow meta.next_cursor to miss none."""
     filters = service.Filters(project_id=project_id, entity_type=entity_type, action=action)
-    return await service.read(
+    page = await service.read(
         conn, principal, cursor=cursor, since=since, filters=filters, limit=limit
     )
+    # The body is FeedPage's JSON, written without building the model (changes/schemas.py).
+    body = feed_json(page.events, page.meta)
+    return Response(body, media_type="application/json")
 
 
 _STREAM = {
@@ -85,11 +88,9 @@ async def stream_changes(
     runtime: Runtime = request.app.state.runtime
     assert principal.tenant_id is not None  # the role guard requires a tenant
     assert runtime.settings.database_url is not None
-    notifier = stream.notifier_of(
-        request.app.state, runtime.settings.database_url.get_secret_value()
+    streams = stream.streams_of(
+        request.app.state, runtime.connections, runtime.settings.database_url.get_secret_value()
     )
     filters = service.Filters(project_id=project_id, entity_type=entity_type, action=action)
-    events = stream.events(
-        runtime.connections, notifier, principal.tenant_id, start or service.START, since, filters
-    )
+    events = stream.events(streams, principal.tenant_id, start or service.START, since, filters)
     return EventSourceResponse(events, ping=stream.HEARTBEAT_SECONDS)

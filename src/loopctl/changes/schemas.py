@@ -1,5 +1,6 @@
 """Change feed response bodies."""
 
+import orjson
 from pydantic import BaseModel, Field
 
 from loopctl.audit.schemas import AuditEntry
@@ -22,3 +23,17 @@ class FeedPage(BaseModel):
 
     data: list[ChangeEvent]
     meta: FeedMeta
+
+
+def feed_json(events: str, meta: FeedMeta) -> bytes:
+    """A FeedPage's JSON from its events' JSON as PostgreSQL wrote and joined it
+    (changes/repository.py), without parsing it: the one response that skips its model."""
+    return b"".join(
+        (
+            b'{"data":[',
+            events.encode(),
+            b'],"meta":',
+            orjson.dumps(meta.model_dump()),
+            b"}",
+        )
+    )

@@ -1,31 +1,28 @@
-"""The live stream: the change feed pushed as Server-Sent Events, woken by the notifier.
+"""The live stream: the change feed pushed as Server-Sent Events.
 
-A stream reads from its cursor whenever the process's listener says its tenant committed
-something, sends what it read, and waits again. While committed rows wait above the
-horizon (an older transaction still running, whose end may notify nobody: it may have
-written nothing of this tenant's, or rolled back) it reads again after a short, growing
-pause instead; it never polls while nothing is pending.
+A stream first reads for itself from its cursor (with its filters) until it has read what
+is committed below the horizon, then joins its tenant's reader in this process
+(``fanout.py``), which reads each commit's events once for all the tenant's streams. If the
+reader is already past the stream's position, or drops the stream for falling behind, the
+stream reads for itself again from where it stopped and joins again: it never misses or
+repeats an event, and never polls the database while nothing is pending.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from uuid import UUID
 
-import orjson
-from sse_starlette import ServerSentEvent
-
-from loopctl.changes.notifier import ChangeNotifier
-from loopctl.changes.service import MAX_LIMIT, Filters, decode, read_from
+from loopctl.changes.fanout import ChangeStreams, frame
+from loopctl.changes.service import MAX_LIMIT, Filters, Position, decode, read_from
 from loopctl.database.connections import ConnectionSource, tenant_transaction
 
 HEARTBEAT_SECONDS = 15.0
-FIRST_RETRY_SECONDS = 0.005
-LAST_RETRY_SECONDS = 0.5
+# After the tenant's reader failed (the database, most likely), before reading again.
+REREAD_PAUSE_SECONDS = 1.0
 
 
-def start_of(last_event_id: str | None, cursor: str | None) -> tuple[int, UUID] | None:
+def start_of(last_event_id: str | None, cursor: str | None) -> Position | None:
     """Where a stream starts: a reconnecting client's Last-Event-ID wins over the cursor
     its URL still carries."""
     if last_event_id is not None:
@@ -34,41 +31,40 @@ def start_of(last_event_id: str | None, cursor: str | None) -> tuple[int, UUID] 
 
 
 async def events(
-    source: ConnectionSource,
-    notifier: ChangeNotifier,
+    streams: ChangeStreams,
     tenant_id: UUID,
-    start: tuple[int, UUID],
+    start: Position,
     since: datetime | None,
     filters: Filters,
-) -> AsyncIterator[ServerSentEvent]:
-    waiter = notifier.subscribe(tenant_id)
-    retry = FIRST_RETRY_SECONDS
-    try:
-        while True:
-            waiter.event.clear()
-            async with tenant_transaction(source, tenant_id) as conn:
-                page, waiting = await read_from(conn, start, since, filters, MAX_LIMIT, probe=True)
-            for event in page.data:
-                data = orjson.dumps(event.model_dump(mode="json")).decode()
-                yield ServerSentEvent(data=data, event="change", id=event.cursor)
-            start, since = decode(page.meta.next_cursor), None
-            if page.meta.has_more:
-                continue
-            if waiting:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.event.wait(), retry)
-                retry = min(retry * 2, LAST_RETRY_SECONDS)
-                continue
-            retry = FIRST_RETRY_SECONDS
-            await waiter.event.wait()
-    finally:
-        notifier.unsubscribe(waiter)
+) -> AsyncIterator[bytes]:
+    """The stream's frames, several events to a chunk when several are ready."""
+    position = start
+    while True:
+        async with tenant_transaction(streams.source, tenant_id) as conn:
+            page, _ = await read_from(conn, position, since, filters, MAX_LIMIT)
+        since = None
+        if page.rows:
+            yield b"".join(frame(row) for row in page.rows)
+        position = page.next_position
+        if page.has_more:
+            continue
+        subscription = streams.join(tenant_id, position)
+        if subscription is None:
+            continue  # the reader is ahead: read up to it first
+        try:
+            async for chunk in subscription.follow(filters):
+                yield chunk
+        finally:
+            streams.leave(tenant_id, subscription)
+        position = subscription.position
+        if subscription.reader_failed:
+            await asyncio.sleep(REREAD_PAUSE_SECONDS)
 
 
-def notifier_of(state: object, url: str) -> ChangeNotifier:
-    """The process's one notifier, made on the first stream (kept on the app's state)."""
-    notifier: ChangeNotifier | None = getattr(state, "change_notifier", None)
-    if notifier is None:
-        notifier = ChangeNotifier(url)
-        setattr(state, "change_notifier", notifier)  # noqa: B010 (Starlette's State)
-    return notifier
+def streams_of(state: object, source: ConnectionSource, url: str) -> ChangeStreams:
+    """The process's one ChangeStreams, made on the first stream (kept on the app's state)."""
+    streams: ChangeStreams | None = getattr(state, "change_streams", None)
+    if streams is None:
+        streams = ChangeStreams(source, url)
+        setattr(state, "change_streams", streams)  # noqa: B010 (Starlette's State)
+    return streams

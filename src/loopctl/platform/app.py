@@ -85,10 +85,10 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
         upkeep.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await upkeep
-        # The change stream's listener (changes/notifier.py), if a stream started one.
-        notifier = getattr(app.state, "change_notifier", None)
-        if notifier is not None:
-            await notifier.close()
+        # The change streams' listener and readers (changes/fanout.py), if a stream began.
+        streams = getattr(app.state, "change_streams", None)
+        if streams is not None:
+            await streams.close()
         with contextlib.suppress(Exception):
             await runtime.limiter.sync(pool)
         await runtime.usage.flush(pool)
