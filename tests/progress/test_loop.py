@@ -187,7 +187,11 @@ async def test_progress_roll_ups_follow_both_tiers(
     data_of(await post(client, story, "report", orchestrator_key))
     reported = await rollup()
     assert (reported["reported_unverified"], reported["verified_percentage"]) == (1, 0.0)
-    review = {"review_type": "code"}
+    review = {"review_type": "code", "findings_count": 3, "fixes_count": 1, "disproved_count": 1}
+    unaccounted = await post(client, story, "review-complete", orchestrator_key, review)
+    [error, _] = invalid(unaccounted, "body.fixes_count", "body.disproved_count")
+    assert "1 unaccounted for" in error["message"]
+    review["disproved_count"] = 2
     data_of(await post(client, story, "review-complete", orchestrator_key, review), 201)
     data_of(await post(client, story, "verify", orchestrator_key, {}))
     verified = await rollup()

@@ -90,7 +90,8 @@ async def test_backfill_needs_a_user_and_evidence(
     error_of(
         await post(client, story, "backfill", orchestrator_key, body), 403, "insufficient_role"
     )
-    invalid(await post(client, story, "backfill", user_key, {"reason": "x"}), "body")
+    no_evidence = await post(client, story, "backfill", user_key, {"reason": "x"})
+    invalid(no_evidence, "body.evidence", "body.evidence_url")
     bad_url = {"reason": "x", "evidence_url": "https://u:p@x.test/"}
     invalid(await post(client, story, "backfill", user_key, bad_url), "body.evidence_url")
     done = data_of(await post(client, story, "backfill", user_key, body))

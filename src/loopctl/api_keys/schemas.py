@@ -1,12 +1,11 @@
 """API key request and response bodies."""
 
-from collections.abc import Sequence
 from typing import Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, model_validator
 
+from loopctl.kit.fields import at_fields
 from loopctl.kit.schemas import ExpiryTimestamp, Input, Name, Output, Timestamp
 
 KeyRole = Literal["user", "orchestrator", "agent"]
@@ -57,39 +56,24 @@ class ApiKeyCreate(Input):
     def _one_agent_reference(self) -> Self:
         given = [name for name in _AGENT_REFS if getattr(self, name) is not None]
         if self.role == "user" and given:
-            raise _at_fields(
-                self, given, "user keys are not bound to an agent; omit agent_id and agent_name"
+            raise at_fields(
+                self,
+                given,
+                "user keys are not bound to an agent; omit agent_id and agent_name",
+                "agent_binding",
             )
         if self.role != "user" and len(given) != 1:
-            raise _at_fields(
+            raise at_fields(
                 self,
                 _AGENT_REFS,
                 f"{self.role} keys are always bound to one agent: give agent_id or agent_name, "
                 "not both",
+                "agent_binding",
             )
         return self
 
 
 _AGENT_REFS = ("agent_id", "agent_name")
-
-
-def _at_fields(model: BaseModel, fields: Sequence[str], message: str) -> ValidationError:
-    """A cross-field error located at each offending field (body.agent_id), not at the body.
-
-    A ValueError raised in a model validator is located at the whole model; pydantic keeps
-    the locations of a ValidationError raised there instead.
-    """
-    return ValidationError.from_exception_data(
-        type(model).__name__,
-        [
-            InitErrorDetails(
-                type=PydanticCustomError("agent_binding", message),
-                loc=(name,),
-                input=getattr(model, name),
-            )
-            for name in fields
-        ],
-    )
 
 
 class ApiKeyRotate(Input):

@@ -1,8 +1,10 @@
 """Field types and helpers that several domains' request bodies share."""
 
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 T = TypeVar("T")
 # Text with a NUL byte cannot reach PostgreSQL; reject it as a validation error instead.
@@ -45,3 +47,24 @@ def omittable(**kwargs: Any) -> Any:
     Typed ``X | None`` so that omitting it works; documented as plain ``X``.
     """
     return Field(default=None, json_schema_extra=_without_null, **kwargs)
+
+
+def at_fields(
+    model: BaseModel, fields: Sequence[str], message: str, kind: str = "cross_field"
+) -> ValidationError:
+    """A cross-field error located at each offending field (body.agent_id), not at the body.
+
+    A ValueError raised in a model validator is located at the whole model; pydantic keeps
+    the locations of a ValidationError raised there instead.
+    """
+    return ValidationError.from_exception_data(
+        type(model).__name__,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError(kind, message),
+                loc=(name,),
+                input=getattr(model, name),
+            )
+            for name in fields
+        ],
+    )

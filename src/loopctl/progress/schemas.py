@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from loopctl.kit.fields import not_bool
+from loopctl.kit.fields import at_fields, not_bool
 from loopctl.kit.schemas import Input, Metadata, Output, Timestamp
 
 ShortText = Annotated[
@@ -76,10 +76,13 @@ class ReviewIn(Input):
     def _every_finding_accounted(self) -> "ReviewIn":
         missing = self.findings_count - self.fixes_count - self.disproved_count
         if missing > 0:
-            raise ValueError(
+            raise at_fields(
+                self,
+                ("fixes_count", "disproved_count"),
                 f"{self.findings_count} findings but only {self.fixes_count} fixed and "
                 f"{self.disproved_count} disproved: every finding must be fixed or disproved "
-                f"({missing} unaccounted for)"
+                f"({missing} unaccounted for)",
+                "findings_unaccounted",
             )
         return self
 
@@ -223,7 +226,12 @@ class BackfillIn(Input):
     @model_validator(mode="after")
     def _some_evidence(self) -> "BackfillIn":
         if not (self.evidence or self.evidence_url):
-            raise ValueError("give evidence or evidence_url: backfill records what it rests on")
+            raise at_fields(
+                self,
+                ("evidence", "evidence_url"),
+                "give evidence or evidence_url: backfill records what it rests on",
+                "evidence_required",
+            )
         return self
 
 
