@@ -130,6 +130,26 @@ def test_a_post_or_patch_is_never_retried(flaky: Flaky) -> None:
     assert server.methods == ["POST", "PATCH"]
 
 
+def test_a_post_rolled_back_by_a_deadlock_is_sent_again_and_other_409s_are_not(
+    flaky: Flaky,
+) -> None:
+    rolled_back = {"status": 409, "code": "concurrent_update", "message": "send it again"}
+    failure = (409, json.dumps({"error": {**rolled_back, "details": {}}}).encode())
+    server = flaky(1, json.dumps({"data": {"ok": True}}).encode(), failure)
+    with Client(server.url, "k", retry=QUICK) as client:
+        assert client.request("POST", "stories/bulk/claim", json={"story_ids": []}) == {
+            "data": {"ok": True}
+        }
+    assert server.methods == ["POST", "POST"]
+    taken = {"status": 409, "code": "already_claimed", "message": "taken"}
+    other = flaky(
+        1, b'{"data": {}}', (409, json.dumps({"error": {**taken, "details": {}}}).encode())
+    )
+    with Client(other.url, "k", retry=QUICK) as client, pytest.raises(ConflictError):
+        client.request("POST", "stories/bulk/claim", json={"story_ids": []})
+    assert other.methods == ["POST"]
+
+
 def test_an_answer_that_is_not_ours_keeps_its_status(flaky: Flaky) -> None:
     server = flaky(0, b"<html>hello</html>")
     with Client(server.url, "k", retry=QUICK) as client, pytest.raises(ServerError) as raised:

@@ -17,7 +17,13 @@ import httpx
 import tenacity
 from pydantic import BaseModel
 
-from loopctl.client.errors import LoopctlError, NetworkError, ServerError, from_answer
+from loopctl.client.errors import (
+    ConflictError,
+    LoopctlError,
+    NetworkError,
+    ServerError,
+    from_answer,
+)
 from loopctl.kit.schemas import Page
 
 T = TypeVar("T")
@@ -74,8 +80,8 @@ def present(**given: Any) -> dict[str, Any]:
 class RetryPolicy:
     """How idempotent calls are retried: ``attempts`` in all, waits doubling from ``initial``.
 
-    Only GET, HEAD, OPTIONS, PUT and DELETE, whatever the policy: a POST or PATCH is never sent
-    twice.
+    Only GET, HEAD, OPTIONS, PUT and DELETE, whatever the policy: a POST or PATCH is sent
+    again only after a 409 ``concurrent_update``, which says PostgreSQL rolled it back.
     """
 
     attempts: int = 4
@@ -83,11 +89,12 @@ class RetryPolicy:
     maximum: float = 5.0
 
     def _kwargs(self, method: str) -> dict[str, Any]:
-        attempts = self.attempts if method in IDEMPOTENT else 1
         return {
-            "stop": tenacity.stop_after_attempt(max(attempts, 1)),
+            "stop": tenacity.stop_after_attempt(max(self.attempts, 1)),
             "wait": tenacity.wait_exponential(multiplier=self.initial, max=self.maximum),
-            "retry": tenacity.retry_if_exception(retryable),
+            "retry": tenacity.retry_if_exception(
+                retryable if method in IDEMPOTENT else rolled_back
+            ),
             "reraise": True,
         }
 
@@ -99,10 +106,17 @@ class RetryPolicy:
 
 
 def retryable(exc: BaseException) -> bool:
-    """A network error, or a 503 (the server is busy or a statement timed out)."""
-    return isinstance(exc, NetworkError) or (
-        isinstance(exc, ServerError) and exc.status == RETRY_STATUS
+    """A network error, a 503 (the server is busy or a statement timed out), or rolled back."""
+    return (
+        isinstance(exc, NetworkError)
+        or (isinstance(exc, ServerError) and exc.status == RETRY_STATUS)
+        or rolled_back(exc)
     )
+
+
+def rolled_back(exc: BaseException) -> bool:
+    """PostgreSQL aborted the request to break a deadlock: nothing changed, any call may retry."""
+    return isinstance(exc, ConflictError) and exc.code == "concurrent_update"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
