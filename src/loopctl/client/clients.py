@@ -13,6 +13,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import httpx
 
 from loopctl.client import audit_calls as audit
+from loopctl.client import feed_calls as feed
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
@@ -131,7 +132,7 @@ class Client(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, …).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
     update_tenant = _sync(plan.update_tenant)
@@ -199,6 +200,11 @@ class Client(_Base):
     verify_all = _sync(loop.verify_all)
     story_history = _sync(audit.story_history)
     search_audit = _sync(audit.search_audit)
+    changes = _sync(feed.changes)
+    save_state = _sync(feed.save_state)
+    get_state = _sync(feed.get_state)
+    state_history = _sync(feed.state_history)
+    report_event = _sync(feed.report_event)
 
 
 class AsyncClient(_Base):
@@ -254,7 +260,7 @@ class AsyncClient(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, …).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
     update_tenant = _async(plan.update_tenant)
@@ -322,3 +328,8 @@ class AsyncClient(_Base):
     verify_all = _async(loop.verify_all)
     story_history = _async(audit.story_history)
     search_audit = _async(audit.search_audit)
+    changes = _async(feed.changes)
+    save_state = _async(feed.save_state)
+    get_state = _async(feed.get_state)
+    state_history = _async(feed.state_history)
+    report_event = _async(feed.report_event)
