@@ -6,10 +6,10 @@ the server's own ``/mcp`` over streamable HTTP (its tools call the services dire
 test_stdio.py drives the real ``loopctl mcp`` subprocess.
 """
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from uuid import uuid4
 
 import httpx2
 import pytest
@@ -53,6 +53,21 @@ def session(request: pytest.FixtureRequest, live: Live) -> Session:  # noqa: F81
     return over_http if request.param == "http" else over_client
 
 
-def answer(result: Any) -> Any:
-    """The JSON a tool result carries (text content)."""
-    return json.loads(result.content[0].text)
+@dataclass(frozen=True)
+class Foreign:
+    """Another tenant's project and story, for the isolation tests."""
+
+    project_id: str
+    epic_id: str
+    story_id: str
+
+
+@pytest.fixture(scope="package")
+def foreign(live: Live) -> Foreign:  # noqa: F811
+    with live.client(None) as anonymous:
+        signed = anonymous.register_tenant("Elsewhere", f"else-{uuid4().hex[:8]}")
+    with live.client(signed.api_key.raw_key) as owner:
+        project = owner.create_project("Theirs", f"theirs-{uuid4().hex[:8]}")
+        epic = owner.create_epic(project.id, 1, "Theirs")
+        story = owner.create_story(epic.id, "1.1", "Not yours")
+    return Foreign(str(project.id), str(epic.id), str(story.id))

@@ -3,7 +3,8 @@
 import pytest
 
 from tests.client.conftest import Roles
-from tests.mcp.conftest import Session, answer
+from tests.mcp.conftest import Session
+from tests.mcp.loops import answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
 

@@ -58,19 +58,32 @@ def refusal(
     code: str, message: str, details: Mapping[str, Any] | None = None
 ) -> types.CallToolResult:
     """A tool error: ``{"error": {"code", "message", "details"?}}``, fields named as arguments."""
+    placed = _unplaced(dict(details)) if details else None
+    errors = (placed or {}).get("errors")
+    if code == "validation_error" and isinstance(errors, list) and errors:
+        # REST's message names the fields where it received them: name the arguments.
+        names = (e.get("field") for e in errors if isinstance(e, dict))
+        message = f"Validation failed: {', '.join(dict.fromkeys(str(n) for n in names))}"
     body: dict[str, Any] = {"code": code, "message": f"{code}: {_PLACE.sub('', message)}"}
-    if details:
-        body["details"] = _unplaced(dict(details))
+    if placed:
+        body["details"] = placed
     return answer({"error": body}, error=True)
+
+
+def _argument(field: str) -> str:
+    """A field as the tool's argument: ``body.summary`` is ``summary``; the whole body (a
+    rule across fields) is ``arguments``."""
+    name = _PLACE.sub("", field)
+    return "arguments" if name in ("", "body", "query") else name
 
 
 def _unplaced(details: dict[str, Any]) -> dict[str, Any]:
     if isinstance(details.get("field"), str):
-        details["field"] = _PLACE.sub("", details["field"])
+        details["field"] = _argument(details["field"])
     errors = details.get("errors")
     if isinstance(errors, list):
         details["errors"] = [
-            {**e, "field": _PLACE.sub("", e["field"])}
+            {**e, "field": _argument(e["field"])}
             if isinstance(e, dict) and isinstance(e.get("field"), str)
             else e
             for e in errors

@@ -111,7 +111,10 @@ def mount(app: FastAPI) -> None:
     )
     sessions = StreamableHTTPSessionManager(server, json_response=True, stateless=True)
     app.state.mcp_sessions = sessions
-    app.router.routes.append(Route(PATH, Endpoint(sessions), methods=["GET", "POST", "DELETE"]))
+    # POST only: stateless, the server has nothing to push on a GET stream and no session
+    # to end on a DELETE; both get 405, as the protocol allows (a GET stream would otherwise
+    # hold a connection open for as long as the client likes).
+    app.router.routes.append(Route(PATH, Endpoint(sessions), methods=["POST"]))
 
 
 def with_sessions(lifespan: Lifespan) -> Lifespan:
