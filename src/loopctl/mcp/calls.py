@@ -24,7 +24,7 @@ INSTRUCTIONS = (
     "verify_story or reject_story. Errors carry a stable code; read it and correct the call."
 )
 # Where REST received a field (body.summary, query.cursor); a tool has only arguments.
-_PLACE = re.compile(r"(?<![\w.])(?:body|query|path)\.")
+_PLACE = re.compile(r"(?<![\w.])(?:body|query)\.(?=[A-Za-z_])")
 
 Runner = Callable[[Tool, Args], Awaitable[Any]]
 
