@@ -43,6 +43,9 @@ async def test_bad_arguments_are_validation_errors(
             "agent_status",
             "limit",
         }
+        far = {"offset": 10**12}
+        assert _fields(await _error(agent, "list_projects", far)) == ["offset"]
+        assert _fields(await _error(agent, "list_ready_stories", far)) == ["offset"]
         unanchored = {"project_id": project, "cursor": "yesterday"}
         assert _fields(await _error(agent, "get_changes", unanchored)) == ["cursor"]
     async with session(keys.orchestrator) as reviewer:
@@ -97,3 +100,36 @@ async def test_the_servers_rules_are_tool_errors(session: Session, keys: Roles) 
         assert (await _error(agent, "start_story", {"story_id": NOBODY}))["code"] == (
             "story_not_found"
         )
+
+
+def _hostile(schema: dict[str, Any], story: str) -> dict[str, Any]:
+    """Every argument of a tool, each at a value that passes its schema's type but no rule:
+    integers past any column, strings with NUL, empty nested objects; ids that exist."""
+    values: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if prop.get("format") == "uuid":
+            values[name] = story
+        elif prop.get("type") == "integer":
+            values[name] = 2**70
+        elif prop.get("type") == "array":
+            values[name] = [{"id": "\x00", "result": "passed", "evidence": "\x00"}]
+        elif prop.get("type") == "object":
+            values[name] = {"\x00": "\x00" * 3}
+        elif "enum" in prop:
+            values[name] = prop["enum"][0]
+        else:
+            values[name] = "\x00bad"
+    return values
+
+
+async def test_no_argument_value_reaches_the_database_unchecked(
+    live: Live, keys: Roles, session: Session
+) -> None:
+    _, _, story = plan(live, keys)
+    for key, role in ((keys.agent, "agent"), (keys.orchestrator, "orchestrator")):
+        async with session(key) as client:
+            for tool in (await client.list_tools()).tools:
+                args = _hostile(tool.input_schema, story)
+                result = await client.call_tool(tool.name, args)
+                code = answer(result).get("error", {}).get("code") if result.is_error else None
+                assert code not in ("internal_error", "query_timeout"), (role, tool.name, args)

@@ -14,7 +14,7 @@ from pydantic import ValidationError as ModelError
 from loopctl.audit.schemas import Word
 from loopctl.auth.principal import Principal
 from loopctl.database.connections import Connection
-from loopctl.kit.pagination import DEFAULT_LIMIT, Pagination
+from loopctl.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, Pagination
 from loopctl.kit.schemas import Page, PageMeta
 from loopctl.mcp.backend import Id
 from loopctl.platform.errors import UnprocessableEntity, validation_details
@@ -57,6 +57,11 @@ def maybe_id(value: Id | None, field: str) -> UUID | None:
 
 
 def paged(limit: int | None, offset: int | None) -> Pagination:
+    """A page as REST's ``pagination`` allows it (its bounds keep OFFSET inside a bigint)."""
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+        raise UnprocessableEntity.for_field("limit", f"must be between 1 and {MAX_LIMIT}")
+    if offset is not None and not 0 <= offset <= MAX_OFFSET:
+        raise UnprocessableEntity.for_field("offset", f"must be between 0 and {MAX_OFFSET}")
     return Pagination(limit=limit or DEFAULT_LIMIT, offset=offset or 0)
 
 
