@@ -11,9 +11,12 @@ from uuid import UUID
 
 import httpx
 import orjson
+import pytest
 
-from loopctl.database.connections import Connection
+from loopctl.api_keys import service as api_keys
+from loopctl.database.connections import Connection, tenant_transaction
 from loopctl.platform.app import create_app
+from loopctl.platform.errors import InvalidApiKey
 from loopctl.platform.runtime import Runtime
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import make_key, make_tenant
@@ -138,3 +141,26 @@ async def test_body_limit_methods_and_malformed_json(
         )
         assert garbled.status_code == 400
         assert garbled.json()["error"]["code"] == -32700  # JSON-RPC's parse error
+
+
+async def test_a_tool_calls_transaction_resolves_the_key_again(
+    session_db: Urls, cluster: Cluster, conn: Connection
+) -> None:
+    runtime = rollback_runtime(session_db, cluster, conn)
+    tenant = await make_tenant(runtime)
+    agent = await make_key(runtime, tenant, "agent", agent_name="leaving")
+    header = agent.headers["Authorization"]
+    async with tenant_transaction(runtime.connections, None) as tx:
+        principal = await runtime.authenticator.authenticate(tx, header, "127.0.0.1", None)
+    async with tenant_transaction(runtime.connections, None) as tx:
+        await runtime.authenticator.confirm(tx, header, principal)
+        cursor = await tx.execute("SELECT current_setting('app.tenant_id')")
+        assert await cursor.fetchone() == (str(tenant.id),)
+    async with tenant_transaction(runtime.connections, tenant.id) as tx:
+        await api_keys.revoke(tx, tenant.principal(), agent.id)
+    async with tenant_transaction(runtime.connections, None) as tx:
+        with pytest.raises(InvalidApiKey):
+            await runtime.authenticator.confirm(tx, header, principal)
+        other = await make_key(runtime, tenant, "agent", agent_name="other")
+        with pytest.raises(InvalidApiKey):
+            await runtime.authenticator.confirm(tx, other.headers["Authorization"], principal)

@@ -2,8 +2,9 @@
 
 Every HTTP request to ``/mcp`` is authenticated as any API request is (bearer key, the
 same 401s and rate limits) before the SDK sees it. A tool call then runs like a request:
-one transaction from ``request_transaction``, the key's tenant set on it, the domain
-services called directly (services.py), committed before the answer is sent.
+one transaction from ``request_transaction``, the key resolved again on it (which sets its
+tenant, as on a route), the domain services called directly (services.py), committed before
+the answer is sent.
 
 Stateless, with JSON answers: no session lives in one process's memory, so any of several
 server processes behind a load balancer can answer any request, and the key is checked on
@@ -26,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from loopctl.auth.dependencies import authenticate
 from loopctl.auth.principal import Principal, TenantRequired
-from loopctl.database.connections import request_transaction, set_tenant
+from loopctl.database.connections import request_transaction
 from loopctl.mcp.calls import INSTRUCTIONS, ToolFailure, call, listing
 from loopctl.mcp.services import ServiceBackend
 from loopctl.mcp.tools import Args, Tool
@@ -68,11 +69,15 @@ async def _run_in_transaction(
     request: Request, principal: Principal, tool: Tool, args: Args
 ) -> Any:
     """One tool call as one request's unit of work; refusals become tool errors."""
-    settings = request.app.state.runtime.settings
+    runtime = request.app.state.runtime
+    max_state_bytes = runtime.settings.max_state_bytes
     try:
         async with request_transaction(request) as conn:
-            await set_tenant(conn, principal.tenant_id)
-            return await tool.run(ServiceBackend(conn, principal, settings.max_state_bytes), args)
+            # The key resolved on this transaction sets its tenant, as on a route.
+            await runtime.authenticator.confirm(
+                conn, request.headers.get("authorization"), principal
+            )
+            return await tool.run(ServiceBackend(conn, principal, max_state_bytes), args)
     except AppError as exc:
         raise ToolFailure(exc.code, exc.message, exc.details) from exc
     except QueryCanceled as exc:
