@@ -96,7 +96,7 @@ async def test_a_user_backfills_work_done_before(live: Live, keys: Roles, sessio
         bare = {"story_id": story, "reason": "shipped in 2024"}
         refused = answer(await human.call_tool("backfill_story", bare))["error"]
         assert refused["code"] == "validation_error"
-        assert [e["field"] for e in refused["details"]["errors"]] == ["arguments"]
+        assert [e["field"] for e in refused["details"]["errors"]] == ["evidence", "evidence_url"]
         evidence = {**bare, "evidence": "PR 7, merged", "pr_number": 7}
         done = answer(await human.call_tool("backfill_story", evidence))
         assert done.get("verified_status") == "verified", done
