@@ -7,6 +7,7 @@ that cannot be read, or that other users could write, is a local failure (exit 1
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from loopctl.cli.errors import CliError, UsageProblem
 from loopctl.cli.exit_codes import ExitCode
@@ -22,7 +23,6 @@ from loopctl.client.sources import (
     Server,
     data_dir,
     default_project,
-    find_key,
     is_local,
 )
 
@@ -61,6 +61,13 @@ def resolve_server(
 ) -> Server:
     with as_cli():
         return sources.resolve_server(flag, env, profile)
+
+
+def find_key(
+    flag: str | None, server: Server, saved_dir: Path, profile: Profile | None = None
+) -> KeyLookup:
+    with as_cli():
+        return sources.find_key(flag, server, saved_dir, profile=profile)
 
 
 def profile_for(flag: str | None) -> Profile | None:

@@ -137,6 +137,15 @@ class KeyLookup:
     tried: list[str]
 
 
+def _given(value: str, source: str) -> str:
+    if not value.strip():
+        raise ConfigurationError(
+            "empty_api_key",
+            f"{source} is set but empty; give a key, or unset it to use the next source",
+        )
+    return value.strip()
+
+
 def find_key(
     flag: str | None,
     server: Server,
@@ -146,12 +155,15 @@ def find_key(
 ) -> KeyLookup:
     env = os.environ if env is None else env
     tried = [KEY_FLAG]
-    if flag:
-        return KeyLookup(ApiKey(flag.strip(), KEY_FLAG), tried)
+    # A key given but blank is refused, not skipped: `--key "$ORCH_KEY"` with the variable
+    # unset must not quietly act as the next identity found (another role, or the local
+    # server's user key).
+    if flag is not None:
+        return KeyLookup(ApiKey(_given(flag, KEY_FLAG), KEY_FLAG), tried)
     for name in KEY_VARIABLES:
         tried.append(name)
-        if env.get(name, "").strip():
-            return KeyLookup(ApiKey(env[name].strip(), name), tried)
+        if name in env:
+            return KeyLookup(ApiKey(_given(env[name], name), name), tried)
     if profile is not None:
         found = _profile_key(profile, server, tried)
         if found is not None:
