@@ -7,7 +7,8 @@ import typer
 
 from loopctl.cli import handles
 from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
-from loopctl.cli.remote import client_for, emit_for, remote
+from loopctl.cli.remote import client_for, emit_for, remote, story_call
+from loopctl.client import Client
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
 STORY_COLUMNS = ("id", "number", "title", "agent_status", "verified_status", "assigned_agent_id")
@@ -93,9 +94,7 @@ def story_show(
     story: StoryWords,
 ) -> None:
     """Show one story: its criteria, status and lease."""
-    with client_for(ctx) as client:
-        found = client.get_story(handles.story_id(client, *handles.story_words(story)))
-    emit_for(ctx, found)
+    story_call(ctx, story, Client.get_story)
 
 
 @remote
@@ -136,10 +135,12 @@ def history(
     offset: OffsetOption = None,
 ) -> None:
     """Every audit entry of one story, oldest first."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        found = client.story_history(story_id, limit=limit, offset=offset)
-    emit_for(ctx, found, AUDIT_COLUMNS)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.story_history(id_, limit=limit, offset=offset),
+        AUDIT_COLUMNS,
+    )
 
 
 @remote
