@@ -1,6 +1,7 @@
 """Reads an agent needs: projects, stories, ready and blocked work, history, audit, artifacts."""
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
@@ -97,6 +98,22 @@ def story_show(
     story_call(ctx, story, Client.get_story)
 
 
+def _work(
+    ctx: typer.Context,
+    read: Callable[..., Any],
+    project: str | None,
+    epic: str | None,
+    limit: int | None,
+    offset: int | None,
+    columns: Sequence[str],
+) -> None:
+    """``ready`` or ``blocked``: the same filters, page and output."""
+    with client_for(ctx) as client:
+        project_id, epic_id = handles.filters(client, project, epic)
+        found = read(client, project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
+    emit_for(ctx, found, columns)
+
+
 @remote
 def ready(
     ctx: typer.Context,
@@ -106,10 +123,7 @@ def ready(
     offset: OffsetOption = None,
 ) -> None:
     """Stories an agent can start now, across every active project unless narrowed."""
-    with client_for(ctx) as client:
-        project_id, epic_id = handles.filters(client, project, epic)
-        found = client.ready(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
-    emit_for(ctx, found, WORK_COLUMNS)
+    _work(ctx, Client.ready, project, epic, limit, offset, WORK_COLUMNS)
 
 
 @remote
@@ -121,10 +135,7 @@ def blocked(
     offset: OffsetOption = None,
 ) -> None:
     """Stories waiting on unfinished dependencies, with what blocks them."""
-    with client_for(ctx) as client:
-        project_id, epic_id = handles.filters(client, project, epic)
-        found = client.blocked(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
-    emit_for(ctx, found, (*WORK_COLUMNS, "blocked_by"))
+    _work(ctx, Client.blocked, project, epic, limit, offset, (*WORK_COLUMNS, "blocked_by"))
 
 
 @remote
