@@ -8,7 +8,7 @@ import typer
 
 from loopctl.cli import handles
 from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
-from loopctl.cli.remote import client_for, emit_for, remote, story_call
+from loopctl.cli.remote import client_for, emit_for, project_call, remote, story_call
 from loopctl.client import Client
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
@@ -52,9 +52,7 @@ def project_show(
     project: OptionalProjectArgument = None,
 ) -> None:
     """Show one project with its counts."""
-    with client_for(ctx) as client:
-        found = client.get_project(handles.project_id(client, project))
-    emit_for(ctx, found)
+    project_call(ctx, project, Client.get_project)
 
 
 @stories.command("list")

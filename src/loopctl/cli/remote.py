@@ -254,6 +254,19 @@ def story_call(
     emit_for(ctx, found, columns)
 
 
+def project_call(
+    ctx: typer.Context,
+    project: str | None,
+    call: Callable[[Client, UUID], Any],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Send ``call`` with the id of the project ``project`` names (None: the default one),
+    and print the answer."""
+    with client_for(ctx) as client:
+        found = call(client, handles.project_id(client, project))
+    emit_for(ctx, found, columns)
+
+
 def format_for(ctx: typer.Context) -> Format:
     """The output format: --format/--json, else the profile's format, else by stdout (a
     terminal: table; else JSON)."""
@@ -288,6 +301,7 @@ __all__ = [
     "emit_for",
     "format_for",
     "profile",
+    "project_call",
     "remote",
     "story_call",
 ]
