@@ -96,44 +96,41 @@ def story_show(
     story_call(ctx, story, Client.get_story)
 
 
-def _work(
-    ctx: typer.Context,
-    read: Callable[..., Any],
-    project: str | None,
-    epic: str | None,
-    limit: int | None,
-    offset: int | None,
-    columns: Sequence[str],
-) -> None:
-    """``ready`` or ``blocked``: the same filters, page and output."""
-    with client_for(ctx) as client:
-        project_id, epic_id = handles.filters(client, project, epic)
-        found = read(client, project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
-    emit_for(ctx, found, columns)
+def _work_list(
+    name: str, read: Callable[..., Any], columns: Sequence[str], doc: str
+) -> Callable[..., None]:
+    """``ready`` or ``blocked``: the same filters, page and output, another read."""
+
+    @remote
+    def work(
+        ctx: typer.Context,
+        project: ProjectOption = None,
+        epic: EpicOption = None,
+        limit: LimitOption = None,
+        offset: OffsetOption = None,
+    ) -> None:
+        with client_for(ctx) as client:
+            project_id, epic_id = handles.filters(client, project, epic)
+            found = read(client, project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
+        emit_for(ctx, found, columns)
+
+    work.__doc__ = doc
+    work.__name__ = name
+    return work
 
 
-@remote
-def ready(
-    ctx: typer.Context,
-    project: ProjectOption = None,
-    epic: EpicOption = None,
-    limit: LimitOption = None,
-    offset: OffsetOption = None,
-) -> None:
-    """Stories an agent can start now, across every active project unless narrowed."""
-    _work(ctx, Client.ready, project, epic, limit, offset, WORK_COLUMNS)
-
-
-@remote
-def blocked(
-    ctx: typer.Context,
-    project: ProjectOption = None,
-    epic: EpicOption = None,
-    limit: LimitOption = None,
-    offset: OffsetOption = None,
-) -> None:
-    """Stories waiting on unfinished dependencies, with what blocks them."""
-    _work(ctx, Client.blocked, project, epic, limit, offset, (*WORK_COLUMNS, "blocked_by"))
+ready = _work_list(
+    "ready",
+    Client.ready,
+    WORK_COLUMNS,
+    "Stories an agent can start now, across every active project unless narrowed.",
+)
+blocked = _work_list(
+    "blocked",
+    Client.blocked,
+    (*WORK_COLUMNS, "blocked_by"),
+    "Stories waiting on unfinished dependencies, with what blocks them.",
+)
 
 
 @remote
