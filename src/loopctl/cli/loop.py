@@ -8,7 +8,8 @@ import typer
 
 from loopctl.cli import handles
 from loopctl.cli.handles import EpicOption, ProjectOption, StoryWords
-from loopctl.cli.remote import client_for, emit_for, remote
+from loopctl.cli.remote import client_for, emit_for, remote, story_call
+from loopctl.client import Client
 
 LeaseOption = Annotated[
     int | None,
@@ -45,10 +46,11 @@ def contract(
     ] = None,
 ) -> None:
     """Agree to a story's contract (agent key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.contract(story_id, story_title=story_title, ac_count=ac_count)
-    emit_for(ctx, done)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.contract(id_, story_title=story_title, ac_count=ac_count),
+    )
 
 
 @remote
@@ -57,10 +59,7 @@ def claim(
     story: StoryWords,
 ) -> None:
     """Take a contracted story; the answer carries the lease."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.claim(story_id)
-    emit_for(ctx, done)
+    story_call(ctx, story, Client.claim)
 
 
 def _leased_step(action: str, doc: str) -> Callable[..., None]:
@@ -72,10 +71,9 @@ def _leased_step(action: str, doc: str) -> Callable[..., None]:
         story: StoryWords,
         lease_token: LeaseOption = None,
     ) -> None:
-        with client_for(ctx) as client:
-            story_id = handles.story_id(client, *handles.story_words(story))
-            done = getattr(client, action)(story_id, lease_token=lease_token)
-        emit_for(ctx, done)
+        story_call(
+            ctx, story, lambda client, id_: getattr(client, action)(id_, lease_token=lease_token)
+        )
 
     step.__doc__ = doc
     step.__name__ = action

@@ -22,7 +22,7 @@ from loopctl.cli.fields import (
 from loopctl.cli.handles import EpicArgument, OptionalProjectArgument, ProjectOption
 from loopctl.cli.inputs import YesOption, confirm
 from loopctl.cli.reads import LimitOption, OffsetOption
-from loopctl.cli.remote import client_for, emit_for, remote
+from loopctl.cli.remote import client_for, emit_for, project_call, remote
 
 EPIC_COLUMNS = ("id", "number", "title", "phase", "story_count", "completion_percentage")
 PhaseOption = Annotated[str | None, typer.Option(help="A phase name, e.g. mvp.")]
@@ -90,9 +90,7 @@ def project_update(
         ),
         cleared(clear, ("description", "repo_url", "tech_stack", "mission")),
     )
-    with client_for(ctx) as client:
-        found = client.update_project(handles.project_id(client, project), **body)
-    emit_for(ctx, found)
+    project_call(ctx, project, lambda client, id_: client.update_project(id_, **body))
 
 
 @remote
@@ -117,11 +115,8 @@ def project_progress(
     ] = False,
 ) -> None:
     """How far a project is: stories by status, epics completed."""
-    with client_for(ctx) as client:
-        found = client.project_progress(
-            handles.project_id(client, project), include_cost=include_cost or None
-        )
-    emit_for(ctx, found)
+    cost = include_cost or None
+    project_call(ctx, project, lambda client, id_: client.project_progress(id_, include_cost=cost))
 
 
 @epics.command("list")
@@ -134,11 +129,12 @@ def epic_list(
     offset: OffsetOption = None,
 ) -> None:
     """List a project's epics with how far each is."""
-    with client_for(ctx) as client:
-        found = client.list_epics(
-            handles.project_id(client, project), limit=limit, offset=offset, phase=phase
-        )
-    emit_for(ctx, found, EPIC_COLUMNS)
+    project_call(
+        ctx,
+        project,
+        lambda client, id_: client.list_epics(id_, limit=limit, offset=offset, phase=phase),
+        EPIC_COLUMNS,
+    )
 
 
 @epics.command("show")
@@ -164,9 +160,7 @@ def epic_create(
 ) -> None:
     """Create an epic in a project (orchestrator or user key)."""
     extra = given(description=description, phase=phase, position=position, metadata=metadata(meta))
-    with client_for(ctx) as client:
-        found = client.create_epic(handles.project_id(client, project), number, title, **extra)
-    emit_for(ctx, found)
+    project_call(ctx, project, lambda client, id_: client.create_epic(id_, number, title, **extra))
 
 
 @epics.command("update")

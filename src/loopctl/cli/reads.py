@@ -1,13 +1,15 @@
 """Reads an agent needs: projects, stories, ready and blocked work, history, audit, artifacts."""
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
 
 from loopctl.cli import handles
 from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
-from loopctl.cli.remote import client_for, emit_for, remote
+from loopctl.cli.remote import client_for, emit_for, project_call, remote, story_call
+from loopctl.client import Client
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
 STORY_COLUMNS = ("id", "number", "title", "agent_status", "verified_status", "assigned_agent_id")
@@ -50,9 +52,7 @@ def project_show(
     project: OptionalProjectArgument = None,
 ) -> None:
     """Show one project with its counts."""
-    with client_for(ctx) as client:
-        found = client.get_project(handles.project_id(client, project))
-    emit_for(ctx, found)
+    project_call(ctx, project, Client.get_project)
 
 
 @stories.command("list")
@@ -93,39 +93,44 @@ def story_show(
     story: StoryWords,
 ) -> None:
     """Show one story: its criteria, status and lease."""
-    with client_for(ctx) as client:
-        found = client.get_story(handles.story_id(client, *handles.story_words(story)))
-    emit_for(ctx, found)
+    story_call(ctx, story, Client.get_story)
 
 
-@remote
-def ready(
-    ctx: typer.Context,
-    project: ProjectOption = None,
-    epic: EpicOption = None,
-    limit: LimitOption = None,
-    offset: OffsetOption = None,
-) -> None:
-    """Stories an agent can start now, across every active project unless narrowed."""
-    with client_for(ctx) as client:
-        project_id, epic_id = handles.filters(client, project, epic)
-        found = client.ready(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
-    emit_for(ctx, found, WORK_COLUMNS)
+def _work_list(
+    name: str, read: Callable[..., Any], columns: Sequence[str], doc: str
+) -> Callable[..., None]:
+    """``ready`` or ``blocked``: the same filters, page and output, another read."""
+
+    @remote
+    def work(
+        ctx: typer.Context,
+        project: ProjectOption = None,
+        epic: EpicOption = None,
+        limit: LimitOption = None,
+        offset: OffsetOption = None,
+    ) -> None:
+        with client_for(ctx) as client:
+            project_id, epic_id = handles.filters(client, project, epic)
+            found = read(client, project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
+        emit_for(ctx, found, columns)
+
+    work.__doc__ = doc
+    work.__name__ = name
+    return work
 
 
-@remote
-def blocked(
-    ctx: typer.Context,
-    project: ProjectOption = None,
-    epic: EpicOption = None,
-    limit: LimitOption = None,
-    offset: OffsetOption = None,
-) -> None:
-    """Stories waiting on unfinished dependencies, with what blocks them."""
-    with client_for(ctx) as client:
-        project_id, epic_id = handles.filters(client, project, epic)
-        found = client.blocked(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
-    emit_for(ctx, found, (*WORK_COLUMNS, "blocked_by"))
+ready = _work_list(
+    "ready",
+    Client.ready,
+    WORK_COLUMNS,
+    "Stories an agent can start now, across every active project unless narrowed.",
+)
+blocked = _work_list(
+    "blocked",
+    Client.blocked,
+    (*WORK_COLUMNS, "blocked_by"),
+    "Stories waiting on unfinished dependencies, with what blocks them.",
+)
 
 
 @remote
@@ -136,10 +141,12 @@ def history(
     offset: OffsetOption = None,
 ) -> None:
     """Every audit entry of one story, oldest first."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        found = client.story_history(story_id, limit=limit, offset=offset)
-    emit_for(ctx, found, AUDIT_COLUMNS)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.story_history(id_, limit=limit, offset=offset),
+        AUDIT_COLUMNS,
+    )
 
 
 @remote

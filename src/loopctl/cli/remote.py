@@ -25,10 +25,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, get_type_hints
+from uuid import UUID
 
 import typer
 from typer.models import ArgumentInfo, ParameterInfo
 
+from loopctl.cli import handles
 from loopctl.cli.errors import ApiError, CliError, NoApiKey, UsageProblem
 from loopctl.cli.errors import NetworkError as CliNetworkError
 from loopctl.cli.exit_codes import ExitCode
@@ -239,6 +241,32 @@ def client_for(ctx: typer.Context, *, key_required: bool = True) -> Iterator[Cli
         yield client
 
 
+def story_call(
+    ctx: typer.Context,
+    story: list[str],
+    call: Callable[[Client, UUID], Any],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Send ``call`` with the id of the story ``story`` names (``StoryWords``), and print
+    the answer."""
+    with client_for(ctx) as client:
+        found = call(client, handles.story_id(client, *handles.story_words(story)))
+    emit_for(ctx, found, columns)
+
+
+def project_call(
+    ctx: typer.Context,
+    project: str | None,
+    call: Callable[[Client, UUID], Any],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Send ``call`` with the id of the project ``project`` names (None: the default one),
+    and print the answer."""
+    with client_for(ctx) as client:
+        found = call(client, handles.project_id(client, project))
+    emit_for(ctx, found, columns)
+
+
 def format_for(ctx: typer.Context) -> Format:
     """The output format: --format/--json, else the profile's format, else by stdout (a
     terminal: table; else JSON)."""
@@ -273,5 +301,7 @@ __all__ = [
     "emit_for",
     "format_for",
     "profile",
+    "project_call",
     "remote",
+    "story_call",
 ]

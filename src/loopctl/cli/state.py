@@ -17,7 +17,7 @@ from loopctl.cli.handles import OptionalProjectArgument, ProjectOption
 from loopctl.cli.inputs import json_object
 from loopctl.cli.output import Format, emit
 from loopctl.cli.reads import LimitOption, OffsetOption
-from loopctl.cli.remote import client_for, emit_for, format_for, remote
+from loopctl.cli.remote import client_for, emit_for, format_for, project_call, remote
 
 HISTORY_COLUMNS = ("version", "saved_at", "saved_by", "cursor", "state_data")
 
@@ -51,15 +51,13 @@ def state_save(
 ) -> None:
     """Save the next version of a checkpoint (orchestrator or user key)."""
     body = json_object(data, "--data")
-    with client_for(ctx) as client:
-        found = client.save_state(
-            handles.project_id(client, project),
-            body,
-            state_key=name,
-            version=version,
-            cursor=cursor,
-        )
-    emit_for(ctx, found)
+    project_call(
+        ctx,
+        project,
+        lambda client, id_: client.save_state(
+            id_, body, state_key=name, version=version, cursor=cursor
+        ),
+    )
 
 
 @state.command("load")
@@ -92,11 +90,12 @@ def state_history(
     offset: OffsetOption = None,
 ) -> None:
     """Every saved version of a checkpoint, newest first."""
-    with client_for(ctx) as client:
-        found = client.state_history(
-            handles.project_id(client, project), state_key=name, limit=limit, offset=offset
-        )
-    emit_for(ctx, found, HISTORY_COLUMNS)
+    project_call(
+        ctx,
+        project,
+        lambda client, id_: client.state_history(id_, state_key=name, limit=limit, offset=offset),
+        HISTORY_COLUMNS,
+    )
 
 
 @remote

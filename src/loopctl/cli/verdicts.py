@@ -9,7 +9,8 @@ from loopctl.cli import handles
 from loopctl.cli.errors import UsageProblem
 from loopctl.cli.handles import EpicArgument, StoryWords
 from loopctl.cli.loop import LeaseOption
-from loopctl.cli.remote import client_for, emit_for, remote
+from loopctl.cli.remote import client_for, emit_for, remote, story_call
+from loopctl.client import Client
 
 RESULTS = ("passed", "failed", "not_checked")
 ARTIFACT_COLUMNS = ("id", "artifact_type", "path", "exists", "created_at")
@@ -66,10 +67,11 @@ def report(
             "bad_artifact", "--artifact-type and --artifact-path go together: give both or neither"
         )
     artifact = {"artifact_type": artifact_type, "path": artifact_path} if artifact_type else None
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.report(story_id, artifact=artifact, lease_token=lease_token)
-    emit_for(ctx, done)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.report(id_, artifact=artifact, lease_token=lease_token),
+    )
 
 
 @remote
@@ -83,17 +85,18 @@ def review_complete(
     summary: SummaryOption = None,
 ) -> None:
     """Record a completed review of a reported story (orchestrator key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.review_complete(
-            story_id,
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.review_complete(
+            id_,
             review_type,
             findings_count=findings,
             fixes_count=fixes,
             disproved_count=disproved,
             summary=summary,
-        )
-    emit_for(ctx, done)
+        ),
+    )
 
 
 @remote
@@ -104,10 +107,11 @@ def verify(
     criterion: CriterionOption = None,
 ) -> None:
     """Verify a reported story, with evidence per criterion (orchestrator key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.verify(story_id, criteria=criteria(criterion), summary=summary)
-    emit_for(ctx, done)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.verify(id_, criteria=criteria(criterion), summary=summary),
+    )
 
 
 @remote
@@ -119,10 +123,13 @@ def reject(
     criterion: CriterionOption = None,
 ) -> None:
     """Reject a story's work; it goes back to its implementer (orchestrator key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.reject(story_id, reason, criteria=criteria(criterion), summary=summary)
-    emit_for(ctx, done)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.reject(
+            id_, reason, criteria=criteria(criterion), summary=summary
+        ),
+    )
 
 
 @remote
@@ -131,10 +138,7 @@ def force_unclaim(
     story: StoryWords,
 ) -> None:
     """Take a story back from its assignee (orchestrator key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.force_unclaim(story_id)
-    emit_for(ctx, done)
+    story_call(ctx, story, Client.force_unclaim)
 
 
 @remote
@@ -148,10 +152,13 @@ def backfill(
     ] = None,
 ) -> None:
     """Record work done before loopctl as verified (user key)."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        done = client.backfill(story_id, reason, evidence=evidence, evidence_url=evidence_url)
-    emit_for(ctx, done)
+    story_call(
+        ctx,
+        story,
+        lambda client, id_: client.backfill(
+            id_, reason, evidence=evidence, evidence_url=evidence_url
+        ),
+    )
 
 
 @remote
@@ -175,10 +182,7 @@ def artifact_add(
     path: Annotated[str, typer.Option("--path", help="Where the artifact is.")],
 ) -> None:
     """Record an artifact of a story's work."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        added = client.add_artifact(story_id, artifact_type, path)
-    emit_for(ctx, added)
+    story_call(ctx, story, lambda client, id_: client.add_artifact(id_, artifact_type, path))
 
 
 @artifacts.command("list")
@@ -188,10 +192,7 @@ def artifact_list(
     story: StoryWords,
 ) -> None:
     """List a story's artifacts."""
-    with client_for(ctx) as client:
-        story_id = handles.story_id(client, *handles.story_words(story))
-        found = client.list_artifacts(story_id)
-    emit_for(ctx, found, ARTIFACT_COLUMNS)
+    story_call(ctx, story, Client.list_artifacts, ARTIFACT_COLUMNS)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import httpx
 
@@ -32,6 +32,7 @@ from loopctl.platform.config import VERSION
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Transport = TypeVar("Transport", httpx.BaseTransport, httpx.AsyncBaseTransport)
 DEFAULT_TIMEOUT = 30.0
 USER_AGENT = f"loopctl-client/{VERSION}"
 
@@ -54,16 +55,17 @@ def _async(
     return method
 
 
-class _Base:
+class _Base(Generic[Transport]):
     """Where to connect and with which key; never shows the key in a repr."""
 
     def __init__(
         self,
         server: str,
-        api_key: str | None,
+        api_key: str | None = None,
         *,
-        timeout: float,
-        retry: RetryPolicy | None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: Transport | None = None,
         server_source: str = "argument",
         key_source: str | None = "argument",
         default_project: str | None = None,
@@ -75,6 +77,11 @@ class _Base:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._headers = headers(api_key, USER_AGENT)
+        self._open(transport)
+
+    def _open(self, transport: Transport | None) -> None:
+        """Make ``self._http``, the sync or async httpx client."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(server={self.server.url!r}, key_source={self.key_source!r})"
@@ -95,32 +102,17 @@ class _Base:
         )
 
 
-class Client(_Base):
+class Client(_Base[httpx.BaseTransport]):
     """The sync client. Use as a context manager, or call ``close()``."""
 
-    def __init__(
-        self,
-        server: str,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        server_source: str = "argument",
-        key_source: str | None = "argument",
-        default_project: str | None = None,
-    ) -> None:
-        super().__init__(
-            server,
-            api_key,
-            timeout=timeout,
-            retry=retry,
-            server_source=server_source,
-            key_source=key_source,
-            default_project=default_project,
-        )
+    _http: httpx.Client
+
+    def _open(self, transport: httpx.BaseTransport | None) -> None:
         self._http = httpx.Client(
-            base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
+            base_url=self.server.url,
+            headers=self._headers,
+            timeout=self.timeout,
+            transport=transport,
         )
 
     def __enter__(self) -> Self:
@@ -242,32 +234,17 @@ class Client(_Base):
         return stream.follow(self._http, self.server.url, at, retry or self.retry, limits)
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base[httpx.AsyncBaseTransport]):
     """The async client. Use as an async context manager, or await ``aclose()``."""
 
-    def __init__(
-        self,
-        server: str,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        server_source: str = "argument",
-        key_source: str | None = "argument",
-        default_project: str | None = None,
-    ) -> None:
-        super().__init__(
-            server,
-            api_key,
-            timeout=timeout,
-            retry=retry,
-            server_source=server_source,
-            key_source=key_source,
-            default_project=default_project,
-        )
+    _http: httpx.AsyncClient
+
+    def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
         self._http = httpx.AsyncClient(
-            base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
+            base_url=self.server.url,
+            headers=self._headers,
+            timeout=self.timeout,
+            transport=transport,
         )
 
     async def __aenter__(self) -> Self:

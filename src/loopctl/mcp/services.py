@@ -6,7 +6,8 @@ rules and limits apply; a model's refusal becomes the same 422 ``validation_erro
 answers. Results are the same response models the Python client returns.
 """
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from loopctl.audit import events, queries
 from loopctl.audit.schemas import AuditEntry, EventIn
@@ -33,6 +34,10 @@ from loopctl.projects import service as projects
 from loopctl.projects.schemas import Project, ProjectDetail, ProjectProgress
 from loopctl.stories import service as stories
 from loopctl.stories.schemas import Story, StoryDetail, StoryQuery
+
+Item = TypeVar("Item")
+# graph_service.ready or .blocked: one page of work items, by project and epic.
+WorkRead = Callable[..., Awaitable[tuple[list[Item], int]]]
 
 
 class ServiceBackend(LoopCalls):
@@ -88,15 +93,7 @@ class ServiceBackend(LoopCalls):
         limit: int | None = None,
         offset: int | None = None,
     ) -> Page[WorkItem]:
-        page = paged(limit, offset)
-        rows, total = await graph_service.ready(
-            self.conn,
-            self.principal,
-            project_id=maybe_id(project_id, "project_id"),
-            epic_id=maybe_id(epic_id, "epic_id"),
-            page=page,
-        )
-        return page_of(rows, total, page)
+        return await self._work_page(graph_service.ready, project_id, epic_id, limit, offset)
 
     async def blocked(
         self,
@@ -106,8 +103,19 @@ class ServiceBackend(LoopCalls):
         limit: int | None = None,
         offset: int | None = None,
     ) -> Page[BlockedItem]:
+        return await self._work_page(graph_service.blocked, project_id, epic_id, limit, offset)
+
+    async def _work_page(
+        self,
+        read: WorkRead[Item],
+        project_id: Id | None,
+        epic_id: Id | None,
+        limit: int | None,
+        offset: int | None,
+    ) -> Page[Item]:
+        # ready and blocked take the same filters and page.
         page = paged(limit, offset)
-        rows, total = await graph_service.blocked(
+        rows, total = await read(
             self.conn,
             self.principal,
             project_id=maybe_id(project_id, "project_id"),
