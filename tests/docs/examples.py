@@ -75,11 +75,11 @@ def _directive(example: Example, text: str) -> None:
             raise ValueError(f"{example.where()}: expect-error needs the error codes")
         example.expected_errors = codes
     elif kind == "expect-exit":
-        status, _, codes = rest.partition(" ")
+        status, _, named = rest.partition(" ")
         if not status.isdigit() or int(status) == 0 or int(status) > 255:
             raise ValueError(f"{example.where()}: expect-exit needs an exit status 1-255")
         example.expected_exit = int(status)
-        example.expected_cli_errors = frozenset(c for c in re.split(r"[,\s]+", codes) if c)
+        example.expected_cli_errors = frozenset(c for c in re.split(r"[,\s]+", named) if c)
     else:
         raise ValueError(f"{example.where()}: unknown docs-test directive {text!r}")
 

@@ -91,6 +91,7 @@ def _handed_over(cast: Cast, project_id: str) -> Any:
     """The implementer claims the next story, works on it and asks for review."""
     with cast.implementer() as agent:
         claimed = agent.claim_next(project_id=project_id)
+        assert claimed.lease is not None
         agent.start(claimed.id, lease_token=claimed.lease.token)
         agent.add_artifact(claimed.id, "commit", "4f2a9c1")
         agent.request_review(claimed.id, lease_token=claimed.lease.token)
