@@ -30,8 +30,9 @@ MAX_NORUN_SHARE = 0.5
 def _workdir(live: Live, page: Path) -> Path:
     work = live.home / "work" / page.stem
     work.mkdir(parents=True)
-    # The docs write `.venv/bin/loopctl`, as run from a checkout.
+    # The docs write `.venv/bin/loopctl` and `skills/…`, as run from a checkout.
     (work / ".venv").symlink_to(Path(sys.prefix))
+    (work / "skills").symlink_to(ROOT / "skills")
     return work
 
 
