@@ -78,10 +78,14 @@ class Outcome:
         return self.stderr.splitlines()
 
 
-def clean_env(data_dir: Path, given: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """No LOOPCTL_* from the test process, a data dir of the test's own, then ``given``."""
+def clean_env(
+    data_dir: Path, given: Mapping[str, str | None] | None = None
+) -> dict[str, str | None]:
+    """No LOOPCTL_* from the test process, a data dir and a config file of the test's own
+    (never the user's), then ``given`` (None unsets)."""
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("LOOPCTL_")}
     env["LOOPCTL_DATA_DIR"] = str(data_dir)
+    env["LOOPCTL_CONFIG"] = str(data_dir / "config" / "config.toml")
     env.update(given or {})
     return env
 
@@ -91,7 +95,7 @@ def run(tmp_path: Path) -> Any:
     """Run `loopctl ARGS` in-process with a clean environment; returns an Outcome."""
     runner = CliRunner()
 
-    def invoke(*args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Outcome:
+    def invoke(*args: str, env: Mapping[str, str | None] | None = None, stdin: str = "") -> Outcome:
         result = runner.invoke(app, list(args), env=clean_env(tmp_path, env), input=stdin)
         # A command that let an exception escape would leave it here instead of an exit.
         assert result.exception is None or isinstance(result.exception, SystemExit), (

@@ -40,8 +40,8 @@ def test_a_refused_connection_is_one_line_and_exit_10_in_a_real_process(tmp_path
     )
     assert done.returncode == ExitCode.NETWORK
     assert done.stderr.splitlines() == [
-        f"loopctl: connection_refused: cannot connect to http://127.0.0.1:{port} (server from "
-        "--server): connection refused; is `loopctl serve` running there?"
+        f"loopctl: connection_refused: http://127.0.0.1:{port} refused the connection (server "
+        "from --server); is `loopctl serve` running there?"
     ]
     assert done.stdout == ""
     assert "k" * 43 not in done.stderr
@@ -136,13 +136,13 @@ def test_a_proxy_error_page_is_exit_9(canned: Any, run: Run) -> None:
 def test_a_server_that_is_not_loopctl_is_exit_9(canned: Any, run: Run) -> None:
     url = canned(200, "text/html", b"<html>hello</html>")
     outcome = run("api", "tenants/me", "--server", url, "--api-key", "lc_" + "x" * 43)
-    assert "is it a loopctl server?" in one_line(outcome, ExitCode.SERVER, "bad_response")
+    assert "is this a loopctl server?" in one_line(outcome, ExitCode.SERVER, "bad_response")
 
 
 def test_a_server_that_never_answers_times_out_with_exit_10(silent: str, run: Run) -> None:
     outcome = run("whoami", "--server", silent, "--timeout", "0.3", "--api-key", "lc_" + "x" * 43)
     line = one_line(outcome, ExitCode.NETWORK, "timeout")
-    assert line.endswith("within 0.3 s")
+    assert line.endswith(f"no answer from {silent} within 0.3 s (server from --server)")
 
 
 def test_an_unknown_host_is_exit_10(run: Run) -> None:

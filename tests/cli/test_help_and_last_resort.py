@@ -26,9 +26,31 @@ SECRET_URL = "postgresql://owner:s3cr3t-pw@127.0.0.1:1/loopctl"
 
 def _paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [prefix]
-    for name, sub in getattr(command, "commands", {}).items():
-        found += _paths(sub, (*prefix, name))
+    if not hasattr(command, "list_commands"):
+        return found
+    ctx = typer.Context(command)
+    for name in command.list_commands(ctx):  # the lazy commands too (cli/group.py)
+        found += _paths(command.get_command(ctx, name), (*prefix, name))
     return found
+
+
+def test_remote_commands_start_without_the_servers_imports() -> None:
+    code = (
+        "import sys, loopctl.cli.main\n"
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'alembic', 'mcp', 'uvicorn', "
+        "'psycopg') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr
+
+
+def test_the_lazy_commands_are_listed_and_run(run: Run) -> None:
+    text = run("--help", env={"COLUMNS": "200"}).stdout
+    for name in ("serve", "mcp", "db", "admin"):
+        assert re.search(rf"^\S*\s+{name}\s", text, re.MULTILINE), name
+    assert run("db", "--help").exit_code == 0
+    outcome = run("db", "no-such-command")
+    assert outcome.exit_code == ExitCode.USAGE
 
 
 def test_no_help_shows_a_bool_type_for_a_flag(run: Run) -> None:

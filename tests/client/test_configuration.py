@@ -51,6 +51,37 @@ async def test_the_async_client_reads_the_environment_too(live: Live, keys: Role
         assert (await client.get_my_api_key()).role == "orchestrator"
 
 
+def test_a_profile_gives_server_key_and_project_below_the_environment(
+    live: Live, keys: Roles, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'default_profile = "p"\n[profiles.p]\nserver = "{live.url}"\n'
+        f'api_key = "{keys.agent}"\nproject = "shop"\n'
+    )
+    config.chmod(0o600)
+    base = {"LOOPCTL_CONFIG": str(config), "LOOPCTL_DATA_DIR": str(tmp_path)}
+    with Client.from_env(base) as client:
+        assert (client.server.url, client.default_project) == (live.url, "shop")
+        assert client.key_source == f"profile p ({config})"
+        assert client.get_my_api_key().role == "agent"
+        assert keys.agent not in repr(client)
+    above = {**base, "LOOPCTL_ORCH_KEY": keys.orchestrator, "LOOPCTL_PROJECT": "other"}
+    with Client.from_env(above) as client:
+        assert (client.key_source, client.default_project) == ("LOOPCTL_ORCH_KEY", "other")
+    config.chmod(0o660)
+    with pytest.raises(ConfigurationError) as refused:
+        Client.from_env(base)
+    assert refused.value.code == "unsafe_config"
+
+
+def test_request_calls_any_endpoint(live: Live, keys: Roles) -> None:
+    with Client(live.url, keys.agent) as client:
+        assert client.request("GET", "api_keys/me")["data"]["role"] == "agent"
+        assert client.request("get", "/api/v1/tenants/me")["data"]["slug"] == "local"
+        assert client.request("GET", "/health")["status"] == "ok"
+
+
 def test_a_bad_server_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError) as raised:
         Client.from_env({"LOOPCTL_SERVER": "ftp://nowhere"})

@@ -1,6 +1,7 @@
 """`loopctl api`: call any endpoint and print its JSON answer, like `gh api`.
 
 For what no command covers yet; its failures map to the same exit codes as every command.
+It prints the answer as JSON; ``--format table|csv`` prints its ``data`` as rows instead.
 """
 
 import json
@@ -10,9 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from loopctl.cli.client import api_path
 from loopctl.cli.errors import UsageProblem
-from loopctl.cli.options import ApiKeyOption, DataDirOption, ServerOption, TimeoutOption, connect
+from loopctl.cli.remote import client_for, connection, emit_for, remote
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -36,6 +36,7 @@ def _body(data: str | None) -> Any:
         raise UsageProblem("bad_data", f"{source} is not valid JSON: {exc}") from None
 
 
+@remote
 def api(
     ctx: typer.Context,
     path: Annotated[
@@ -54,17 +55,19 @@ def api(
         str | None,
         typer.Option("--data", "-d", help="JSON body: inline, @FILE, or - for stdin."),
     ] = None,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Call an API endpoint with the key and print the JSON answer (errors exit non-zero)."""
     verb = (method or ("POST" if data is not None else "GET")).upper()
     if verb not in METHODS:
         raise UsageProblem("bad_method", f"--method must be one of {', '.join(METHODS)}")
     body = _body(data)
-    with connect(ctx, server, api_key, data_dir, timeout, key_required=False) as client:
-        answer = client.request(verb, api_path(path), json=body)
-    if answer is not None:
+    with client_for(ctx, key_required=False) as client:
+        answer = client.request(verb, path, json=body)
+    if answer is None:
+        return
+    options = connection(ctx)
+    if options.format is None or options.as_json:  # JSON unless a table or CSV is asked for
         typer.echo(json.dumps(answer, indent=2))
+    else:
+        listed = answer.get("data") if isinstance(answer, dict) else None
+        emit_for(ctx, listed if isinstance(listed, list | dict) else answer)

@@ -3,15 +3,13 @@ heartbeat, request-review, unclaim (docs/progress.md has the states and who may 
 
 from collections.abc import Callable
 from typing import Annotated
-from uuid import UUID
 
 import typer
 
-from loopctl.cli.options import ApiKeyOption, DataDirOption, ServerOption, TimeoutOption
-from loopctl.cli.output import FormatOption, JsonFlag, chosen, emit
-from loopctl.cli.remote import client_for
+from loopctl.cli import handles
+from loopctl.cli.handles import EpicOption, ProjectOption, StoryWords
+from loopctl.cli.remote import client_for, emit_for, remote
 
-StoryArgument = Annotated[UUID, typer.Argument(metavar="STORY_ID")]
 LeaseOption = Annotated[
     int | None,
     typer.Option(
@@ -22,82 +20,62 @@ LeaseOption = Annotated[
 ]
 
 
+@remote
 def claim_next(
     ctx: typer.Context,
-    project: Annotated[
-        UUID | None, typer.Option("--project", metavar="PROJECT_ID", help="Only this project.")
-    ] = None,
-    epic: Annotated[
-        UUID | None, typer.Option("--epic", metavar="EPIC_ID", help="Only this epic.")
-    ] = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    project: ProjectOption = None,
+    epic: EpicOption = None,
 ) -> None:
     """Claim the best ready story (exit 5, no_ready_story, when there is none)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        claimed = client.claim_next(project_id=project, epic_id=epic)
-    emit(claimed, chosen(fmt, as_json))
+    with client_for(ctx) as client:
+        project_id, epic_id = handles.filters(client, project, epic)
+        claimed = client.claim_next(project_id=project_id, epic_id=epic_id)
+    emit_for(ctx, claimed)
 
 
+@remote
 def contract(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     story_title: Annotated[
         str | None, typer.Option("--story-title", help="The story's title, echoed.")
     ] = None,
     ac_count: Annotated[
         int | None, typer.Option("--ac-count", help="How many acceptance criteria it has.")
     ] = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Agree to a story's contract (agent key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.contract(story_id, story_title=story_title, ac_count=ac_count)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def claim(
     ctx: typer.Context,
-    story_id: StoryArgument,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    story: StoryWords,
 ) -> None:
     """Take a contracted story; the answer carries the lease."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.claim(story_id)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
 def _leased_step(action: str, doc: str) -> Callable[..., None]:
     """A command sending one lease-guarded transition (start, heartbeat, …)."""
 
+    @remote
     def step(
         ctx: typer.Context,
-        story_id: StoryArgument,
+        story: StoryWords,
         lease_token: LeaseOption = None,
-        fmt: FormatOption = None,
-        as_json: JsonFlag = False,
-        server: ServerOption = None,
-        api_key: ApiKeyOption = None,
-        data_dir: DataDirOption = None,
-        timeout: TimeoutOption = 30.0,
     ) -> None:
-        with client_for(ctx, server, api_key, data_dir, timeout) as client:
+        with client_for(ctx) as client:
+            story_id = handles.story_id(client, *handles.story_words(story))
             done = getattr(client, action)(story_id, lease_token=lease_token)
-        emit(done, chosen(fmt, as_json))
+        emit_for(ctx, done)
 
     step.__doc__ = doc
     step.__name__ = action

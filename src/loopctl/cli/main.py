@@ -1,15 +1,15 @@
 """The `loopctl` command."""
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 import typer
 
-from loopctl.cli import admin, db, loop, reads, verdicts
+from loopctl.cli import auth, loop, profiles, reads, verdicts
 from loopctl.cli.api import api
+from loopctl.cli.completion import completion
 from loopctl.cli.exit_codes import markdown_table
 from loopctl.cli.group import DEBUG_VARIABLE, HELP_OPTION_NAMES, LoopctlGroup
-from loopctl.cli.mcp import mcp
-from loopctl.cli.serve import serve
 from loopctl.cli.whoami import whoami
 from loopctl.platform.config import VERSION
 
@@ -18,23 +18,33 @@ EPILOG = (
     "`--debug` adds the traceback of an unexpected one.\n\n" + markdown_table()
 )
 
+
+class Root(LoopctlGroup):
+    # Loaded when used (cli/group.py says why).
+    lazy: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "serve": ("loopctl.cli.serve", "serve"),
+        "mcp": ("loopctl.cli.mcp", "mcp"),
+        "db": ("loopctl.cli.db", "app"),
+        "admin": ("loopctl.cli.admin", "app"),
+    }
+
+
 app = typer.Typer(
     name="loopctl",
-    cls=LoopctlGroup,
+    cls=Root,
     help="loopctl: the shared, trustworthy record of an AI-driven software project.",
     epilog=EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     # Markdown keeps a help text's "[default: …]" as text; rich markup would eat it.
     rich_markup_mode="markdown",
     context_settings={"help_option_names": HELP_OPTION_NAMES, "show_default": True},
 )
-app.command()(serve)
 app.command()(whoami)
 app.command()(api)
-app.command()(mcp)
-app.add_typer(db.app, name="db")
-app.add_typer(admin.app, name="admin")
+app.command()(completion)
+app.add_typer(auth.app, name="auth")
+app.add_typer(profiles.app, name="config")
 # The story loop and the reads an agent needs (cli/reads.py, loop.py, verdicts.py).
 app.add_typer(reads.projects, name="project")
 app.add_typer(reads.stories, name="story")

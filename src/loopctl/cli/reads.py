@@ -5,9 +5,9 @@ from uuid import UUID
 
 import typer
 
-from loopctl.cli.options import ApiKeyOption, DataDirOption, ServerOption, TimeoutOption
-from loopctl.cli.output import FormatOption, JsonFlag, chosen, emit
-from loopctl.cli.remote import client_for
+from loopctl.cli import handles
+from loopctl.cli.handles import EpicOption, OptionalProjectArgument, ProjectOption, StoryWords
+from loopctl.cli.remote import client_for, emit_for, remote
 
 PROJECT_COLUMNS = ("id", "slug", "name", "status")
 STORY_COLUMNS = ("id", "number", "title", "agent_status", "verified_status", "assigned_agent_id")
@@ -21,15 +21,10 @@ LimitOption = Annotated[
     int | None, typer.Option("--limit", min=1, help="At most this many.", show_default="server's")
 ]
 OffsetOption = Annotated[int | None, typer.Option("--offset", min=0, help="Skip this many.")]
-ProjectFilter = Annotated[
-    UUID | None, typer.Option("--project", metavar="PROJECT_ID", help="Only this project.")
-]
-EpicFilter = Annotated[
-    UUID | None, typer.Option("--epic", metavar="EPIC_ID", help="Only this epic.")
-]
 
 
 @projects.command("list")
+@remote
 def project_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="Only projects with this status.")] = None,
@@ -38,44 +33,34 @@ def project_list(
     ] = False,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """List the tenant's projects."""
     archived = True if include_archived else None
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
         found = client.list_projects(
             limit=limit, offset=offset, status=status, include_archived=archived
         )
-    emit(found, chosen(fmt, as_json), PROJECT_COLUMNS)
+    emit_for(ctx, found, PROJECT_COLUMNS)
 
 
 @projects.command("show")
+@remote
 def project_show(
     ctx: typer.Context,
-    project_id: Annotated[UUID, typer.Argument(metavar="PROJECT_ID")],
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    project: OptionalProjectArgument = None,
 ) -> None:
     """Show one project with its counts."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        found = client.get_project(project_id)
-    emit(found, chosen(fmt, as_json))
+    with client_for(ctx) as client:
+        found = client.get_project(handles.project_id(client, project))
+    emit_for(ctx, found)
 
 
 @stories.command("list")
+@remote
 def story_list(
     ctx: typer.Context,
-    project: Annotated[UUID, typer.Option("--project", metavar="PROJECT_ID", help="The project.")],
-    epic: EpicFilter = None,
+    project: ProjectOption = None,
+    epic: EpicOption = None,
     agent_status: Annotated[str | None, typer.Option(help="Only this agent_status.")] = None,
     verified_status: Annotated[str | None, typer.Option(help="Only this verified_status.")] = None,
     assignee: Annotated[
@@ -83,103 +68,84 @@ def story_list(
     ] = None,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """List a project's stories, in plan order."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    if project is None and epic is not None:  # --epic shop/1 names the project too
+        project = handles.parse_epic(epic).project
+    with client_for(ctx) as client:
+        project_id = handles.project_id(client, project)
         found = client.list_stories(
             limit=limit,
             offset=offset,
-            project_id=project,
-            epic_id=epic,
+            project_id=project_id,
+            epic_id=handles.epic_id(client, epic, project) if epic else None,
             agent_status=agent_status,
             verified_status=verified_status,
             assignee=assignee,
         )
-    emit(found, chosen(fmt, as_json), STORY_COLUMNS)
+    emit_for(ctx, found, STORY_COLUMNS)
 
 
 @stories.command("show")
+@remote
 def story_show(
     ctx: typer.Context,
-    story_id: Annotated[UUID, typer.Argument(metavar="STORY_ID")],
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    story: StoryWords,
 ) -> None:
     """Show one story: its criteria, status and lease."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        found = client.get_story(story_id)
-    emit(found, chosen(fmt, as_json))
+    with client_for(ctx) as client:
+        found = client.get_story(handles.story_id(client, *handles.story_words(story)))
+    emit_for(ctx, found)
 
 
+@remote
 def ready(
     ctx: typer.Context,
-    project: ProjectFilter = None,
-    epic: EpicFilter = None,
+    project: ProjectOption = None,
+    epic: EpicOption = None,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Stories an agent can start now, across every active project unless narrowed."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        found = client.ready(project_id=project, epic_id=epic, limit=limit, offset=offset)
-    emit(found, chosen(fmt, as_json), WORK_COLUMNS)
+    with client_for(ctx) as client:
+        project_id, epic_id = handles.filters(client, project, epic)
+        found = client.ready(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
+    emit_for(ctx, found, WORK_COLUMNS)
 
 
+@remote
 def blocked(
     ctx: typer.Context,
-    project: ProjectFilter = None,
-    epic: EpicFilter = None,
+    project: ProjectOption = None,
+    epic: EpicOption = None,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Stories waiting on unfinished dependencies, with what blocks them."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        found = client.blocked(project_id=project, epic_id=epic, limit=limit, offset=offset)
-    emit(found, chosen(fmt, as_json), (*WORK_COLUMNS, "blocked_by"))
+    with client_for(ctx) as client:
+        project_id, epic_id = handles.filters(client, project, epic)
+        found = client.blocked(project_id=project_id, epic_id=epic_id, limit=limit, offset=offset)
+    emit_for(ctx, found, (*WORK_COLUMNS, "blocked_by"))
 
 
+@remote
 def history(
     ctx: typer.Context,
-    story_id: Annotated[UUID, typer.Argument(metavar="STORY_ID")],
+    story: StoryWords,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Every audit entry of one story, oldest first."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         found = client.story_history(story_id, limit=limit, offset=offset)
-    emit(found, chosen(fmt, as_json), AUDIT_COLUMNS)
+    emit_for(ctx, found, AUDIT_COLUMNS)
 
 
+@remote
 def audit(
     ctx: typer.Context,
-    project: ProjectFilter = None,
+    project: ProjectOption = None,
     entity_type: Annotated[str | None, typer.Option(help="story, epic, project, …")] = None,
     entity_id: Annotated[UUID | None, typer.Option(help="Only entries about this entity.")] = None,
     action: Annotated[str | None, typer.Option(help="created, verified, …")] = None,
@@ -188,24 +154,18 @@ def audit(
     end: Annotated[str | None, typer.Option("--to", help="At or before (ISO 8601).")] = None,
     limit: LimitOption = None,
     offset: OffsetOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Search the tenant's audit log, newest first (user key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
         found = client.search_audit(
             limit=limit,
             offset=offset,
             start=start,
             end=end,
-            project_id=project,
+            project_id=handles.project_id(client, project) if project else None,
             entity_type=entity_type,
             entity_id=entity_id,
             action=action,
             actor=actor,
         )
-    emit(found, chosen(fmt, as_json), AUDIT_COLUMNS)
+    emit_for(ctx, found, AUDIT_COLUMNS)

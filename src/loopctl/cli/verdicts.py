@@ -2,15 +2,14 @@
 force-unclaim, backfill, verify-all, and the artifacts a story records."""
 
 from typing import Annotated, Any
-from uuid import UUID
 
 import typer
 
+from loopctl.cli import handles
 from loopctl.cli.errors import UsageProblem
-from loopctl.cli.loop import LeaseOption, StoryArgument
-from loopctl.cli.options import ApiKeyOption, DataDirOption, ServerOption, TimeoutOption
-from loopctl.cli.output import FormatOption, JsonFlag, chosen, emit
-from loopctl.cli.remote import client_for
+from loopctl.cli.handles import EpicArgument, StoryWords
+from loopctl.cli.loop import LeaseOption
+from loopctl.cli.remote import client_for, emit_for, remote
 
 RESULTS = ("passed", "failed", "not_checked")
 ARTIFACT_COLUMNS = ("id", "artifact_type", "path", "exists", "created_at")
@@ -49,9 +48,10 @@ def criteria(given: list[str] | None) -> list[dict[str, Any]] | None:
     return checks
 
 
+@remote
 def report(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     artifact_type: Annotated[
         str | None, typer.Option("--artifact-type", help="commit, pr, test_run, …")
     ] = None,
@@ -59,12 +59,6 @@ def report(
         str | None, typer.Option("--artifact-path", help="Where the artifact is.")
     ] = None,
     lease_token: LeaseOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Report the work done (anyone but the implementer: orchestrator key)."""
     if (artifact_type is None) != (artifact_path is None):
@@ -72,28 +66,25 @@ def report(
             "bad_artifact", "--artifact-type and --artifact-path go together: give both or neither"
         )
     artifact = {"artifact_type": artifact_type, "path": artifact_path} if artifact_type else None
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.report(story_id, artifact=artifact, lease_token=lease_token)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def review_complete(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     review_type: Annotated[str, typer.Option("--type", help="The kind of review, e.g. code.")],
     findings: Annotated[int, typer.Option("--findings", min=0, help="Findings raised.")] = 0,
     fixes: Annotated[int, typer.Option("--fixes", min=0, help="Findings fixed.")] = 0,
     disproved: Annotated[int, typer.Option("--disproved", min=0, help="Findings disproved.")] = 0,
     summary: SummaryOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Record a completed review of a reported story (orchestrator key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.review_complete(
             story_id,
             review_type,
@@ -102,134 +93,105 @@ def review_complete(
             disproved_count=disproved,
             summary=summary,
         )
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def verify(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     summary: SummaryOption = None,
     criterion: CriterionOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Verify a reported story, with evidence per criterion (orchestrator key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.verify(story_id, criteria=criteria(criterion), summary=summary)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def reject(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     reason: Annotated[str, typer.Option("--reason", help="Why the work is refused.")],
     summary: SummaryOption = None,
     criterion: CriterionOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Reject a story's work; it goes back to its implementer (orchestrator key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.reject(story_id, reason, criteria=criteria(criterion), summary=summary)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def force_unclaim(
     ctx: typer.Context,
-    story_id: StoryArgument,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    story: StoryWords,
 ) -> None:
     """Take a story back from its assignee (orchestrator key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.force_unclaim(story_id)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def backfill(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     reason: Annotated[str, typer.Option("--reason", help="Why the work predates loopctl.")],
     evidence: Annotated[str | None, typer.Option("--evidence", help="What shows it.")] = None,
     evidence_url: Annotated[
         str | None, typer.Option("--evidence-url", help="A link that shows it.")
     ] = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Record work done before loopctl as verified (user key)."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         done = client.backfill(story_id, reason, evidence=evidence, evidence_url=evidence_url)
-    emit(done, chosen(fmt, as_json))
+    emit_for(ctx, done)
 
 
+@remote
 def verify_all(
     ctx: typer.Context,
-    epic_id: Annotated[UUID, typer.Argument(metavar="EPIC_ID")],
+    epic: EpicArgument,
     summary: SummaryOption = None,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Verify every reported, unverified story of an epic; lists those refused."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
-        done = client.verify_all(epic_id, summary=summary)
-    emit(done, chosen(fmt, as_json))
+    with client_for(ctx) as client:
+        done = client.verify_all(handles.epic_id(client, epic, None), summary=summary)
+    emit_for(ctx, done)
 
 
 @artifacts.command("add")
+@remote
 def artifact_add(
     ctx: typer.Context,
-    story_id: StoryArgument,
+    story: StoryWords,
     artifact_type: Annotated[str, typer.Option("--type", help="commit, pr, test_run, …")],
     path: Annotated[str, typer.Option("--path", help="Where the artifact is.")],
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
 ) -> None:
     """Record an artifact of a story's work."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         added = client.add_artifact(story_id, artifact_type, path)
-    emit(added, chosen(fmt, as_json))
+    emit_for(ctx, added)
 
 
 @artifacts.command("list")
+@remote
 def artifact_list(
     ctx: typer.Context,
-    story_id: StoryArgument,
-    fmt: FormatOption = None,
-    as_json: JsonFlag = False,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
+    story: StoryWords,
 ) -> None:
     """List a story's artifacts."""
-    with client_for(ctx, server, api_key, data_dir, timeout) as client:
+    with client_for(ctx) as client:
+        story_id = handles.story_id(client, *handles.story_words(story))
         found = client.list_artifacts(story_id)
-    emit(found, chosen(fmt, as_json), ARTIFACT_COLUMNS)
+    emit_for(ctx, found, ARTIFACT_COLUMNS)
 
 
 def register(app: typer.Typer) -> None:

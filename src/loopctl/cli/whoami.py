@@ -1,48 +1,37 @@
-"""`loopctl whoami`: the key's role, agent and tenant, and where the key came from."""
+"""`loopctl whoami` (and `auth whoami`): the key's role, agent and tenant, and where the
+server, the key and the profile came from."""
 
-import json
-import sys
 from typing import Any
 
 import typer
 
-from loopctl.cli.options import (
-    ApiKeyOption,
-    DataDirOption,
-    JsonOption,
-    ServerOption,
-    TimeoutOption,
-    connect,
-)
+from loopctl.cli.output import Format
+from loopctl.cli.remote import client_for, emit_for, format_for, profile, remote
 
 KEY_FIELDS = ("id", "name", "key_prefix", "role", "status", "agent_id", "agent_name", "expires_at")
 TENANT_FIELDS = ("id", "slug", "name", "status")
 
 
-def whoami(
-    ctx: typer.Context,
-    server: ServerOption = None,
-    api_key: ApiKeyOption = None,
-    data_dir: DataDirOption = None,
-    timeout: TimeoutOption = 30.0,
-    as_json: JsonOption = False,
-) -> None:
+@remote
+def whoami(ctx: typer.Context) -> None:
     """Show who the API key is: its role, its agent, its tenant, and where it was found."""
-    with connect(ctx, server, api_key, data_dir, timeout) as client:
-        tenant = client.request("GET", "/api/v1/tenants/me")["data"]
-        key = client.request("GET", "/api/v1/api_keys/me")["data"]
-        assert client.key is not None  # connect() refuses to go on without one
+    with client_for(ctx) as client:
+        tenant = client.get_tenant().model_dump(mode="json")
+        key = client.get_my_api_key().model_dump(mode="json")
+        chosen = profile(ctx)
         found = {
             "server": client.server.url,
             "server_source": client.server.source,
-            "key_source": client.key.source,
+            "key_source": client.key_source,
+            "profile": chosen.name if chosen else None,
+            "default_project": client.default_project,
             "key": {name: key.get(name) for name in KEY_FIELDS},
             "tenant": {name: tenant.get(name) for name in TENANT_FIELDS},
         }
-    if as_json or not sys.stdout.isatty():
-        typer.echo(json.dumps(found, indent=2))
-    else:
+    if format_for(ctx) is Format.table:
         typer.echo(_text(found))
+    else:
+        emit_for(ctx, found)
 
 
 def _text(found: dict[str, Any]) -> str:
@@ -57,5 +46,7 @@ def _text(found: dict[str, Any]) -> str:
             f"expires {key['expires_at'] or 'never'}",
             f"         from {found['key_source']}",
             f"server:  {found['server']} (from {found['server_source']})",
+            f"profile: {found['profile'] or 'none'}; default project: "
+            f"{found['default_project'] or 'none'}",
         ]
     )

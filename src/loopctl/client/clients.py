@@ -15,8 +15,16 @@ import httpx
 from loopctl.client import audit_calls as audit
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
-from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error
-from loopctl.client.sources import Server, checked_url, data_dir, find_key, resolve_server
+from loopctl.client.config import active_profile
+from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error, raw_call
+from loopctl.client.sources import (
+    Server,
+    checked_url,
+    data_dir,
+    default_project,
+    find_key,
+    resolve_server,
+)
 from loopctl.platform.config import VERSION
 
 P = ParamSpec("P")
@@ -55,9 +63,12 @@ class _Base:
         retry: RetryPolicy | None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         self.server = Server(checked_url(server, server_source), server_source)
         self.key_source = key_source if api_key else None
+        # The project a handle without one means (a slug or an id): LOOPCTL_PROJECT, a profile.
+        self.default_project = default_project
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._headers = headers(api_key, USER_AGENT)
@@ -69,14 +80,15 @@ class _Base:
     def from_env(cls, env: Mapping[str, str] | None = None, **kw: Any) -> Self:
         """Server and key found as the CLI finds them (docs/client.md, "Configuration")."""
         env = os.environ if env is None else env
-        server = resolve_server(None, env)
-        key = find_key(None, server, data_dir(None, env), env).key
+        profile = active_profile(None, env)
+        server = resolve_server(None, env, profile)
+        key = find_key(None, server, data_dir(None, env), env, profile).key
         return cls(
             server.url,
             key.value if key else None,
             server_source=server.source,
             key_source=key.source if key else None,
-            **kw,
+            **{"default_project": default_project(env, profile), **kw},
         )
 
 
@@ -93,6 +105,7 @@ class Client(_Base):
         transport: httpx.BaseTransport | None = None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         super().__init__(
             server,
@@ -101,6 +114,7 @@ class Client(_Base):
             retry=retry,
             server_source=server_source,
             key_source=key_source,
+            default_project=default_project,
         )
         self._http = httpx.Client(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
@@ -131,6 +145,10 @@ class Client(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
+    def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return self.send(raw_call(method, path, json))
+
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
@@ -150,6 +168,7 @@ class Client(_Base):
     update_project = _sync(plan.update_project)
     archive_project = _sync(plan.archive_project)
     project_progress = _sync(plan.project_progress)
+    lookup = _sync(plan.lookup)
     create_epic = _sync(plan.create_epic)
     list_epics = _sync(plan.list_epics)
     get_epic = _sync(plan.get_epic)
@@ -214,6 +233,7 @@ class AsyncClient(_Base):
         transport: httpx.AsyncBaseTransport | None = None,
         server_source: str = "argument",
         key_source: str | None = "argument",
+        default_project: str | None = None,
     ) -> None:
         super().__init__(
             server,
@@ -222,6 +242,7 @@ class AsyncClient(_Base):
             retry=retry,
             server_source=server_source,
             key_source=key_source,
+            default_project=default_project,
         )
         self._http = httpx.AsyncClient(
             base_url=self.server.url, headers=self._headers, timeout=timeout, transport=transport
@@ -254,6 +275,10 @@ class AsyncClient(_Base):
             raise network_error(exc, self.server.url) from exc
         return decode(call, response)
 
+    async def request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
+        return await self.send(raw_call(method, path, json))
+
     # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
@@ -273,6 +298,7 @@ class AsyncClient(_Base):
     update_project = _async(plan.update_project)
     archive_project = _async(plan.archive_project)
     project_progress = _async(plan.project_progress)
+    lookup = _async(plan.lookup)
     create_epic = _async(plan.create_epic)
     list_epics = _async(plan.list_epics)
     get_epic = _async(plan.get_epic)

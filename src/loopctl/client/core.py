@@ -38,10 +38,15 @@ class Call(Generic[T]):
     read: Callable[[Any], T]
     params: Mapping[str, Any] | None = None
     body: Any = None
+    # A raw call (``Client.request``): an empty success reads as None, and a path may leave
+    # /api/v1 (``/health``).
+    raw: bool = False
 
     @property
     def url(self) -> str:
-        return API + self.path
+        if not self.raw:
+            return API + self.path
+        return self.path if self.path.startswith("/") else f"{API}/{self.path}"
 
 
 def item(model: type[M]) -> Callable[[Any], M]:
@@ -52,6 +57,12 @@ def item(model: type[M]) -> Callable[[Any], M]:
 def page(model: type[M]) -> Callable[[Any], Page[M]]:
     """Reads ``{"data": [...], "meta": {...}}`` as a ``Page`` of ``model``."""
     return lambda body: Page[model].model_validate(body)  # type: ignore[valid-type]
+
+
+def raw_call(method: str, path: str, body: Any = None) -> Call[Any]:
+    """Any request: ``path`` under /api/v1 (``projects``) or absolute (``/api/v1/…``, ``/health``);
+    the answer is the decoded JSON body, as is."""
+    return Call(method.upper(), path, lambda answer: answer, body=body, raw=True)
 
 
 def present(**given: Any) -> dict[str, Any]:
@@ -129,6 +140,8 @@ def decode(call: Call[T], response: httpx.Response) -> T:
         raise from_answer(
             response.status_code, body, response.reason_phrase, response.headers.get("retry-after")
         )
+    if body is None and call.raw and not response.content:
+        return call.read(None)
     if body is None:
         raise ServerError(
             response.status_code,

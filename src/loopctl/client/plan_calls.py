@@ -21,6 +21,7 @@ from loopctl.dependencies.schemas import (
 from loopctl.epics.schemas import Epic, EpicDeleted, EpicDetail, EpicProgress, EpicSummary
 from loopctl.import_export.schemas import ImportReport
 from loopctl.kit.schemas import Page
+from loopctl.lookup.schemas import Lookup
 from loopctl.projects.schemas import Project, ProjectDetail, ProjectProgress
 from loopctl.stories.schemas import Story, StoryDeleted, StoryDetail
 
@@ -118,6 +119,13 @@ def archive_project(project_id: Id) -> Call[Project]:
 def project_progress(project_id: Id, *, include_cost: bool | None = None) -> Call[ProjectProgress]:
     params = present(include_cost=include_cost)
     return Call("GET", f"/projects/{project_id}/progress", item(ProjectProgress), params=params)
+
+
+def lookup(project: str, *, epic: int | None = None, story: str | None = None) -> Call[Lookup]:
+    """Ids for handles: a project by slug or id, an epic and a story by number in it."""
+    return Call(
+        "GET", "/lookup", item(Lookup), params=present(project=project, epic=epic, story=story)
+    )
 
 
 def create_epic(project_id: Id, number: int, title: str, **extra: Any) -> Call[Epic]:

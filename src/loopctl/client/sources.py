@@ -3,11 +3,13 @@
 Shared by the client (``Client.from_env``) and the CLI (cli/sources.py), so both look in the
 same places in the same order.
 
-Server: ``--server``, else ``LOOPCTL_SERVER``, else the local server that ``loopctl serve``
-runs with the same environment (``LOOPCTL_HOST``/``LOOPCTL_PORT``, as platform/config.py
-reads them). Key: ``--api-key``, else ``LOOPCTL_API_KEY``, ``LOOPCTL_AGENT_KEY``,
-``LOOPCTL_ORCH_KEY``, ``LOOPCTL_USER_KEY`` (the first one set), else, for a server on this
-machine, the key ``loopctl serve`` saved in ``<data dir>/local-user-key``.
+Server: ``--server``, else ``LOOPCTL_SERVER``, else the profile's ``server`` (client/config.py),
+else the local server that ``loopctl serve`` runs with the same environment
+(``LOOPCTL_HOST``/``LOOPCTL_PORT``, as platform/config.py reads them). Key: ``--api-key``,
+else ``LOOPCTL_API_KEY``, ``LOOPCTL_AGENT_KEY``, ``LOOPCTL_ORCH_KEY``, ``LOOPCTL_USER_KEY``
+(the first one set), else the profile's ``api_key`` (only towards the profile's own server),
+else, for a server on this machine, the key ``loopctl serve`` saved in
+``<data dir>/local-user-key``. Project: ``LOOPCTL_PROJECT``, else the profile's ``project``.
 """
 
 import ipaddress
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from loopctl.client.config import Profile
 from loopctl.client.errors import ConfigurationError
 from loopctl.platform.config import default_data_dir
 
@@ -77,12 +80,16 @@ def checked_url(url: str, source: str) -> str:
     return url.strip().rstrip("/")
 
 
-def resolve_server(flag: str | None, env: Mapping[str, str] | None = None) -> Server:
+def resolve_server(
+    flag: str | None, env: Mapping[str, str] | None = None, profile: Profile | None = None
+) -> Server:
     env = os.environ if env is None else env
     if flag:
         return Server(checked_url(flag, "--server"), "--server")
     if env.get("LOOPCTL_SERVER", "").strip():
         return Server(checked_url(env["LOOPCTL_SERVER"], "LOOPCTL_SERVER"), "LOOPCTL_SERVER")
+    if profile is not None and profile.server:
+        return Server(checked_url(profile.server, profile.source), profile.source)
     return _local_url(env)
 
 
@@ -103,6 +110,25 @@ def data_dir(flag: Path | None, env: Mapping[str, str] | None = None) -> Path:
     return Path(env["LOOPCTL_DATA_DIR"]) if env.get("LOOPCTL_DATA_DIR") else default_data_dir()
 
 
+def default_project(
+    env: Mapping[str, str] | None = None, profile: Profile | None = None
+) -> str | None:
+    """The project a handle without one means: ``LOOPCTL_PROJECT``, else the profile's."""
+    env = os.environ if env is None else env
+    return env.get("LOOPCTL_PROJECT", "").strip() or (profile.project if profile else None)
+
+
+def _profile_key(profile: Profile, server: Server, tried: list[str]) -> ApiKey | None:
+    """The profile's key, if it has one and the server is the profile's (or it names none)."""
+    if not profile.api_key:
+        tried.append(f"{profile.source} (no api_key)")
+        return None
+    if profile.server and checked_url(profile.server, profile.source) != server.url:
+        tried.append(f"{profile.source} (not used: its key is for {profile.server})")
+        return None
+    return ApiKey(profile.api_key, profile.source)
+
+
 @dataclass(frozen=True)
 class KeyLookup:
     """The key found, if any, and every source looked at in order (for the error message)."""
@@ -112,7 +138,11 @@ class KeyLookup:
 
 
 def find_key(
-    flag: str | None, server: Server, saved_dir: Path, env: Mapping[str, str] | None = None
+    flag: str | None,
+    server: Server,
+    saved_dir: Path,
+    env: Mapping[str, str] | None = None,
+    profile: Profile | None = None,
 ) -> KeyLookup:
     env = os.environ if env is None else env
     tried = [KEY_FLAG]
@@ -122,6 +152,10 @@ def find_key(
         tried.append(name)
         if env.get(name, "").strip():
             return KeyLookup(ApiKey(env[name].strip(), name), tried)
+    if profile is not None:
+        found = _profile_key(profile, server, tried)
+        if found is not None:
+            return KeyLookup(found, tried)
     saved = saved_dir / LOCAL_KEY
     if not is_local(server.url):
         tried.append(f"{saved} (not read: {server.url} is not on this machine)")

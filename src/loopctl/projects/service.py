@@ -77,6 +77,17 @@ async def get(conn: Connection, principal: Principal, project_id: UUID) -> Proje
     return found(await repository.get(conn, project_id), ProjectNotFound)
 
 
+async def by_handle(conn: Connection, principal: Principal, handle: str) -> ProjectRow:  # noqa: ARG001 (the shape of every service; RLS scopes it)
+    """The project a user names: its id, else its slug (a slug may look like an id)."""
+    try:
+        by_id = await repository.get(conn, UUID(handle))
+    except ValueError:
+        by_id = None
+    if by_id is not None:
+        return by_id
+    return found(await repository.get_by_slug(conn, handle), ProjectNotFound)
+
+
 async def writable(conn: Connection, project_id: UUID, *, lock: bool = False) -> ProjectRow:
     """The project, if it exists and accepts changes; ``lock`` serializes structural edits."""
     row = found(await repository.get(conn, project_id, lock=lock), ProjectNotFound)

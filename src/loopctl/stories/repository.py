@@ -91,6 +91,11 @@ async def get(conn: Connection, story_id: UUID, *, for_update: bool = False) -> 
     return await fetch_one(conn, StoryRow, query, [story_id])
 
 
+async def get_by_number(conn: Connection, project_id: UUID, number: str) -> StoryRow | None:
+    query = sql.SQL("{} WHERE s.project_id = %s AND s.number = %s").format(_SELECT)
+    return await fetch_one(conn, StoryRow, query, [project_id, number])
+
+
 @dataclass(frozen=True, slots=True)
 class EdgeRow:
     id: UUID

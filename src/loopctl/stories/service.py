@@ -101,6 +101,15 @@ async def get(conn: Connection, principal: Principal, story_id: UUID) -> StoryRo
     return found(await repository.get(conn, story_id), StoryNotFound)
 
 
+async def by_number(
+    conn: Connection,
+    principal: Principal,  # noqa: ARG001 (the shape of every service; RLS scopes it)
+    project_id: UUID,
+    number: str,
+) -> StoryRow:
+    return found(await repository.get_by_number(conn, project_id, number), StoryNotFound)
+
+
 async def detail(conn: Connection, principal: Principal, story_id: UUID) -> StoryDetail:
     row = await get(conn, principal, story_id)
     links = await dependency_graph.story_fields(conn, row.id)
