@@ -8,7 +8,8 @@ import pytest
 
 from loopctl.api_keys.schemas import ApiKey
 from loopctl.audit.schemas import AuditEntry
-from loopctl.client import AsyncClient, Client, ConfigurationError
+from loopctl.changes import schemas as change_schemas
+from loopctl.client import AsyncClient, Client, ConfigurationError, feed_calls
 from loopctl.client import models as client_models
 from loopctl.client.sources import LOCAL_KEY
 from loopctl.database.embedded import LOCAL_KEY as SERVER_LOCAL_KEY
@@ -96,6 +97,9 @@ def test_the_client_models_mirror_the_server_schemas() -> None:
         theirs = getattr(server_schemas, name).model_fields
         assert list(mine) == list(theirs), name
     assert list(client_models.AuditEntry.model_fields) == list(AuditEntry.model_fields)
+    for name in ("ChangeEvent", "FeedMeta", "FeedPage"):
+        mine = getattr(feed_calls, name).model_fields
+        assert list(mine) == list(getattr(change_schemas, name).model_fields), name
     assert LOCAL_KEY == SERVER_LOCAL_KEY
 
 

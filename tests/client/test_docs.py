@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopctl.client import AsyncClient, Client, audit_calls, loop_calls, plan_calls
+from loopctl.client import AsyncClient, Client, audit_calls, feed_calls, loop_calls, plan_calls
 from tests.client.conftest import Live, Roles
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
@@ -31,7 +31,7 @@ def test_the_extraction_finds_each_block() -> None:
 def _builders() -> set[str]:
     return {
         name
-        for module in (plan_calls, loop_calls, audit_calls)
+        for module in (plan_calls, loop_calls, audit_calls, feed_calls)
         for name in vars(module)
         if not name.startswith("_")
         # A function, not a generic model pydantic registers here (Page[AuditEntry]).

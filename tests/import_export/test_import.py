@@ -42,6 +42,12 @@ async def test_a_fresh_import_creates_the_plan_with_one_audit_row_per_entity(
         "stories": {"created": 4, "updated": 0, "unchanged": 0},
         "dependencies": {"created": 4, "updated": 0, "unchanged": 0},
         "orphaned": {"epics": [], "stories": []},
+        "changed": {
+            "epics_created": [1, 2],
+            "epics_updated": [],
+            "stories_created": ["1.1", "1.2", "2.1", "2.2"],
+            "stories_updated": [],
+        },
     }
     exported = await export_doc(client, user_key, project.id)
     first = exported["epics"][0]["stories"][0]
@@ -145,6 +151,12 @@ async def test_a_dry_run_reports_and_writes_nothing(
         await import_doc(client, user_key, project.id, changed, merge="true", dry_run="true")
     )
     assert report["stories"] == {"created": 0, "updated": 1, "unchanged": 3}
+    assert report["changed"] == {
+        "epics_created": [],
+        "epics_updated": [],
+        "stories_created": [],
+        "stories_updated": ["1.1"],
+    }
     assert (await export_doc(client, user_key, project.id))["epics"][0]["stories"][0][
         "title"
     ] == "Story 1.1"

@@ -5,7 +5,20 @@ from typing import Annotated, ClassVar
 
 import typer
 
-from loopctl.cli import auth, loop, profiles, reads, verdicts
+from loopctl.cli import (
+    account,
+    auth,
+    deps,
+    feed,
+    loop,
+    plan,
+    profiles,
+    reads,
+    state,
+    story_edits,
+    transfer,
+    verdicts,
+)
 from loopctl.cli.api import api
 from loopctl.cli.completion import completion
 from loopctl.cli.exit_codes import markdown_table
@@ -46,12 +59,31 @@ app.command()(completion)
 app.add_typer(auth.app, name="auth")
 app.add_typer(profiles.app, name="config")
 # The story loop and the reads an agent needs (cli/reads.py, loop.py, verdicts.py).
-app.add_typer(reads.projects, name="project")
-app.add_typer(reads.stories, name="story")
-for read in (reads.ready, reads.blocked, reads.history, reads.audit):
+app.add_typer(
+    reads.projects,
+    name="project",
+    help="Projects: create, list, show, update, archive, progress.",
+)
+app.add_typer(reads.stories, name="story", help="Stories: create, list, show, update, delete.")
+for read in (reads.ready, reads.blocked, reads.history):
     app.command()(read)
 loop.register(app)
 verdicts.register(app)
+# Planning, the feed and the rest (cli/account.py, plan.py, story_edits.py, deps.py,
+# transfer.py, feed.py, state.py); plan and story_edits add to `project` and `story`.
+plan.register(reads.projects)
+story_edits.register(reads.stories)
+app.add_typer(account.tenant, name="tenant")
+app.add_typer(account.keys, name="keys")
+app.add_typer(account.agents, name="agent")
+app.add_typer(plan.epics, name="epic")
+app.add_typer(deps.deps, name="dep")
+app.command("critical-path")(deps.critical_path)
+app.command("import")(transfer.import_)
+app.command()(transfer.export)
+app.command()(feed.changes)
+app.add_typer(state.state, name="state")
+app.add_typer(state.audit_group(reads.audit), name="audit")
 
 
 def _version(value: bool) -> None:

@@ -6,15 +6,18 @@ have exactly the same calls with the same arguments; only sending differs.
 
 import functools
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
 from loopctl.client import audit_calls as audit
+from loopctl.client import feed_calls as feed
 from loopctl.client import loop_calls as loop
 from loopctl.client import plan_calls as plan
+from loopctl.client import stream
 from loopctl.client.config import active_profile
 from loopctl.client.core import Call, RetryPolicy, decode, headers, network_error, raw_call
 from loopctl.client.sources import (
@@ -149,7 +152,7 @@ class Client(_Base):
         """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
         return self.send(raw_call(method, path, json))
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _sync(plan.register_tenant)
     get_tenant = _sync(plan.get_tenant)
     update_tenant = _sync(plan.update_tenant)
@@ -218,6 +221,25 @@ class Client(_Base):
     verify_all = _sync(loop.verify_all)
     story_history = _sync(audit.story_history)
     search_audit = _sync(audit.search_audit)
+    changes = _sync(feed.changes)
+    save_state = _sync(feed.save_state)
+    get_state = _sync(feed.get_state)
+    state_history = _sync(feed.state_history)
+    report_event = _sync(feed.report_event)
+
+    def follow_changes(
+        self,
+        *,
+        cursor: str | None = None,
+        since: datetime | str | None = None,
+        retry: RetryPolicy | None = None,
+        **filters: Any,
+    ) -> Generator[feed.ChangeEvent, None, None]:
+        """The tenant's changes live from ``cursor`` (or ``since``, or the start), for as
+        long as you iterate; reconnects after the last event received (client/stream.py)."""
+        at = stream.start(cursor, since, filters)
+        limits = stream.read_timeout(self.timeout)
+        return stream.follow(self._http, self.server.url, at, retry or self.retry, limits)
 
 
 class AsyncClient(_Base):
@@ -279,7 +301,7 @@ class AsyncClient(_Base):
         """Any endpoint: ``path`` under /api/v1 (``projects``) or absolute; the JSON answer."""
         return await self.send(raw_call(method, path, json))
 
-    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py).
+    # One method per endpoint (client/plan_calls.py, loop_calls.py, audit_calls.py, feed_calls.py).
     register_tenant = _async(plan.register_tenant)
     get_tenant = _async(plan.get_tenant)
     update_tenant = _async(plan.update_tenant)
@@ -348,3 +370,21 @@ class AsyncClient(_Base):
     verify_all = _async(loop.verify_all)
     story_history = _async(audit.story_history)
     search_audit = _async(audit.search_audit)
+    changes = _async(feed.changes)
+    save_state = _async(feed.save_state)
+    get_state = _async(feed.get_state)
+    state_history = _async(feed.state_history)
+    report_event = _async(feed.report_event)
+
+    def follow_changes(
+        self,
+        *,
+        cursor: str | None = None,
+        since: datetime | str | None = None,
+        retry: RetryPolicy | None = None,
+        **filters: Any,
+    ) -> AsyncGenerator[feed.ChangeEvent, None]:
+        """The async ``Client.follow_changes``: iterate with ``async for``."""
+        at = stream.start(cursor, since, filters)
+        limits = stream.read_timeout(self.timeout)
+        return stream.afollow(self._http, self.server.url, at, retry or self.retry, limits)

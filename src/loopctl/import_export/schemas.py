@@ -276,6 +276,15 @@ class Orphaned(Output):
     )
 
 
+class Changed(Output):
+    """Which epics and stories the import creates or updates, by number, in document order."""
+
+    epics_created: list[int]
+    epics_updated: list[int]
+    stories_created: list[str]
+    stories_updated: list[str]
+
+
 class ImportReport(Output):
     project_id: UUID
     mode: Literal["fresh", "merge"]
@@ -287,3 +296,4 @@ class ImportReport(Output):
         description="Story and epic dependency edges (edges are never updated)"
     )
     orphaned: Orphaned
+    changed: Changed = Field(description="The numbers behind the created and updated counts")

@@ -26,6 +26,7 @@ from loopctl.import_export.errors import (
 from loopctl.import_export.plan import Existing, Plan, make_plan
 from loopctl.import_export.schemas import (
     LIMITS,
+    Changed,
     Counts,
     ImportReport,
     Limits,
@@ -177,6 +178,12 @@ def _report(
             unchanged=plan.unchanged_stories,
         ),
         dependencies=Counts(created=new_edges, unchanged=plan.unchanged_edges),
+        changed=Changed(
+            epics_created=[e.number for e in plan.new_epics],
+            epics_updated=[values.number for _, values in plan.changed_epics],
+            stories_created=[s.number for s in plan.new_stories],
+            stories_updated=[values.number for _, values in plan.changed_stories],
+        ),
         orphaned=Orphaned(
             epics=[OrphanedEpic(number=e.number, title=e.title) for e in plan.orphaned_epics],
             stories=[
