@@ -3,20 +3,25 @@
 import pytest
 
 from tests.client.conftest import Roles
-from tests.mcp.conftest import Session, answer
+from tests.mcp.conftest import Session
+from tests.mcp.loops import answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
 
-IMPLEMENTER = {
-    "list_projects", "list_stories", "list_ready_stories", "get_story", "get_progress",
-    "list_artifacts", "claim_next", "contract_story", "claim_story", "start_story", "heartbeat",
-    "request_review", "unclaim_story", "add_artifact", "report_story",
+SHARED = {
+    "list_projects", "get_project", "get_progress", "list_stories", "list_ready_stories",
+    "list_blocked_stories", "get_story", "get_story_history", "list_artifacts",
+    "get_acceptance_criteria", "get_changes", "report_story",
 }  # fmt: skip
-REVIEWER = {
-    "list_projects", "list_stories", "list_ready_stories", "get_story", "get_progress",
-    "list_artifacts", "report_story", "review_complete", "verify_story", "reject_story",
-    "force_unclaim", "verify_all_in_epic", "list_verifications", "get_acceptance_criteria",
+IMPLEMENTER = SHARED | {
+    "claim_next", "contract_story", "claim_story", "start_story", "heartbeat", "request_review",
+    "unclaim_story", "add_artifact",
 }  # fmt: skip
+REVIEWER = SHARED | {
+    "review_complete", "verify_story", "reject_story", "force_unclaim", "verify_all_in_epic",
+    "list_verifications", "save_state", "load_state", "list_state_history", "record_event",
+}  # fmt: skip
+HUMAN = REVIEWER | {"backfill_story"}
 
 
 async def _names(session: Session, key: str) -> set[str]:
@@ -34,6 +39,10 @@ async def test_an_orchestrator_key_sees_the_reviewer_tools(session: Session, key
     names = await _names(session, keys.orchestrator)
     assert names == REVIEWER
     assert not names & {"claim_story", "claim_next", "start_story", "contract_story"}
+
+
+async def test_a_user_key_also_sees_backfill(session: Session, keys: Roles) -> None:
+    assert await _names(session, keys.user) == HUMAN
 
 
 async def test_every_tool_says_when_to_use_it(session: Session, keys: Roles) -> None:

@@ -4,14 +4,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from tests.client.conftest import Live, Roles
-from tests.mcp.conftest import answer
+from tests.mcp.loops import answer, implement, plan, verified_over_rest, verify
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client")]
 
@@ -23,27 +22,21 @@ def _stdio(live: Live, tmp_path: Path, **keys: str) -> StdioServerParameters:
     return StdioServerParameters(command=LOOPCTL, args=["mcp"], env=env)
 
 
-async def test_stdio_agent_claims_and_cannot_verify(
-    live: Live, keys: Roles, tmp_path: Path
-) -> None:
-    with live.client(keys.orchestrator) as orch:
-        project = orch.create_project("Stdio", f"stdio-{uuid4().hex[:8]}")
-        epic = orch.create_epic(project.id, 1, "Epic")
-        story = orch.create_story(epic.id, "1.1", "Over stdio")
+async def test_both_loops_over_stdio(live: Live, keys: Roles, tmp_path: Path) -> None:
+    project, _, story = plan(live, keys, "stdio")
     async with Client(_stdio(live, tmp_path, LOOPCTL_AGENT_KEY=keys.agent)) as agent:
         names = {tool.name for tool in (await agent.list_tools()).tools}
-        assert "claim_next" in names
-        assert "verify_story" not in names
-        claimed = answer(await agent.call_tool("claim_next", {"project_id": str(project.id)}))
-        assert claimed["id"] == str(story.id)
-        refused = await agent.call_tool("verify_story", {"story_id": str(story.id)})
+        assert {"claim_next", "start_story", "request_review"} <= names
+        assert not names & {"verify_story", "reject_story", "backfill_story"}
+        await implement(agent, project, story)
+        refused = await agent.call_tool("verify_story", {"story_id": story})
         assert answer(refused)["error"]["code"] == "insufficient_role"
     async with Client(_stdio(live, tmp_path, LOOPCTL_ORCH_KEY=keys.orchestrator)) as reviewer:
         names = {tool.name for tool in (await reviewer.list_tools()).tools}
-        assert "verify_story" in names
-        assert "claim_next" not in names
-        taken = answer(await reviewer.call_tool("force_unclaim", {"story_id": str(story.id)}))
-        assert taken["agent_status"] == "pending"
+        assert {"report_story", "review_complete", "verify_story"} <= names
+        assert not names & {"claim_next", "claim_story", "start_story"}
+        await verify(reviewer, story)
+    assert verified_over_rest(live, keys, story)
 
 
 def test_two_keys_are_refused(live: Live, keys: Roles) -> None:

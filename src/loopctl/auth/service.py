@@ -68,6 +68,25 @@ class Authenticator:
         self._usage.touch(principal)
         return principal
 
+    async def confirm(
+        self, conn: Connection, authorization: str | None, principal: Principal
+    ) -> None:
+        """Resolve ``principal``'s key again, on a later transaction of the same request.
+
+        For a request served in more than one transaction (an MCP tool call, mcp/http.py):
+        the key's resolution sets that transaction's tenant exactly as ``authenticate``
+        does, and a key revoked (or a tenant suspended) since is refused. Not counted
+        against the rate limits again: it is the same request.
+        """
+        token = bearer_token(authorization)
+        identity = None
+        if keys.well_formed(token):
+            identity = await repository.resolve_key(conn, self._hasher.digest(token))
+        if identity is None or identity.key_id != principal.key_id:
+            raise InvalidApiKey()
+        if identity.tenant_status != "active":
+            raise TenantSuspended()
+
     def _refuse_failure(self, client: str) -> NoReturn:
         """A token that names no live key: 401, or 429 once the address has failed too often.
 

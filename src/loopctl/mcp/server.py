@@ -1,6 +1,5 @@
-"""The MCP server over one ``AsyncClient``: list and call handlers, errors as tool errors."""
+"""``loopctl mcp``: the tools on stdio, each sent through one ``AsyncClient`` (one key)."""
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -12,53 +11,25 @@ from mcp.server.stdio import stdio_server
 
 from loopctl.client import AsyncClient, ConfigurationError, LoopctlError
 from loopctl.client.sources import KEY_VARIABLES
-from loopctl.mcp.catalogue import BY_NAME, visible
+from loopctl.mcp.calls import INSTRUCTIONS, ToolFailure, call, listing
+from loopctl.mcp.tools import Args, Tool
 from loopctl.platform.config import VERSION
-
-INSTRUCTIONS = (
-    "loopctl is the shared record of this project's stories. Implementers: claim_next, "
-    "start_story, work, heartbeat, request_review. Reviewers: report_story, review_complete, "
-    "verify_story or reject_story. Errors carry a stable code; read it and correct the call."
-)
-
-
-def _text(value: Any, *, error: bool = False) -> types.CallToolResult:
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return types.CallToolResult(content=[types.TextContent(type="text", text=body)], is_error=error)
-
-
-def _error(
-    code: str, message: str, details: Mapping[str, Any] | None = None
-) -> types.CallToolResult:
-    body: dict[str, Any] = {"code": code, "message": f"{code}: {message}"}
-    if details:
-        body["details"] = dict(details)
-    return _text({"error": body}, error=True)
 
 
 def build(client: AsyncClient, role: str) -> Server[Any]:
     """A server whose tools are those of ``role``, each sent through ``client``."""
-    tools = visible(role)
-    names = {tool.name for tool in tools}
-    listing = [
-        types.Tool(name=t.name, description=t.description, input_schema=t.schema) for t in tools
-    ]
+
+    async def run(tool: Tool, args: Args) -> Any:
+        try:
+            return await tool.run(client, args)
+        except LoopctlError as exc:
+            raise ToolFailure(exc.code, exc.message, exc.details) from exc
 
     async def list_tools(_ctx: Any, _params: Any) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=listing)
+        return listing(role)
 
     async def call_tool(_ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        name = params.name
-        if name not in BY_NAME:
-            return _error("unknown_tool", f"there is no tool named {name!r}")
-        if name not in names:
-            return _error("insufficient_role", f"{name} is not available to a key of role {role}")
-        try:
-            return _text(await BY_NAME[name].run(client, dict(params.arguments or {})))
-        except KeyError as exc:
-            return _error("validation_error", f"missing argument {exc.args[0]!r}")
-        except LoopctlError as exc:
-            return _error(exc.code, exc.message, exc.details)
+        return await call(role, params.name, params.arguments, run)
 
     return Server(
         "loopctl",

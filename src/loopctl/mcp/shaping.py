@@ -9,6 +9,12 @@ from loopctl.kit.schemas import Page
 LIST_FIELDS = ("id", "number", "title", "agent_status", "verified_status", "epic_number")
 PROJECT_FIELDS = ("id", "slug", "name", "status")
 STEP_FIELDS = ("id", "number", "title", "agent_status", "verified_status")
+HISTORY_FIELDS = ("action", "actor_label", "actor_role", "created_at", "after")
+FEED_FIELDS = ("cursor", "entity_type", "entity_id", "action", "project_id", "actor_label")
+VERSION_FIELDS = ("version", "saved_by", "saved_at", "cursor", "state_data")
+PROJECT_NOISE = ("metadata", "archived_at", "created_at", "updated_at")
+STATE_NOISE = ("tenant_id", "saved_by_agent_id", "inserted_at")
+EVENT_NOISE = ("before", "actor_key_id", "actor_agent_id", "request_id", "project_id")
 
 
 def _pick(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -62,3 +68,13 @@ def story(detail: BaseModel) -> dict[str, Any]:
 def plain(model: BaseModel, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """The model as JSON, without the null fields and ``drop``."""
     return {k: v for k, v in _dump(model).items() if v is not None and k not in drop}
+
+
+def feed(page: BaseModel) -> dict[str, Any]:
+    """A change-feed page: its events, and the cursor to pass back to read on."""
+    row = _dump(page)
+    return {
+        "items": [_pick(event, FEED_FIELDS) for event in row["data"]],
+        "next_cursor": row["meta"]["next_cursor"],
+        "has_more": row["meta"]["has_more"],
+    }

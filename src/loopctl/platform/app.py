@@ -20,6 +20,7 @@ from loopctl.discovery.swagger import mount_assets
 from loopctl.discovery.swagger import router as swagger_router
 from loopctl.discovery.urls import SlashRedirect
 from loopctl.kit.stack import LoopctlAPI
+from loopctl.mcp import http as mcp_http
 from loopctl.platform.api import add_routes, include_api
 from loopctl.platform.background import maintain
 from loopctl.platform.config import VERSION, Settings
@@ -110,7 +111,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         openapi_url=OPENAPI_PATH,
         docs_url=None,  # discovery/swagger.py serves it, with packaged assets
         redoc_url=None,
-        lifespan=_no_lifespan if runtime is not None else _serve_lifespan,
+        # The MCP session manager runs in the app's lifespan (mcp/http.py).
+        lifespan=mcp_http.with_sessions(_no_lifespan if runtime is not None else _serve_lifespan),
         telemetry=None if settings.opentelemetry else _NO_TELEMETRY,
         opentelemetry=settings.opentelemetry,
         serve_directly=settings.direct_routes,
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     include_api(app)
     add_routes(app, discovery_router)
     add_routes(app, swagger_router)
+    mcp_http.mount(app)
     mount_assets(app)
     # Starlette's own trailing-slash redirect names the request's Host in its Location.
     app.router.redirect_slashes = False
