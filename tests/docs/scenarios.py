@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from loopctl.client import Client
 from tests.docs.conftest import Live, new_key
-
-# Human handles (``shop``, ``shop/1.2``) once the CLI takes them; ids until then.
-HANDLES = False
 
 
 @dataclass
@@ -70,7 +65,7 @@ STORIES: list[dict[str, Any]] = [
 
 
 def _project(cast: Cast, slug: str) -> tuple[str, str]:
-    """A project named ``slug`` with the plan above; its handle for the skill, and its id."""
+    """A project named ``slug`` with the plan above; its handle (the slug), and its id."""
     with cast.planner() as planner:
         project = planner.create_project(slug.replace("-", " ").title(), slug)
         planner.import_project(
@@ -80,11 +75,7 @@ def _project(cast: Cast, slug: str) -> tuple[str, str]:
                 "epics": [{"number": 1, "title": "Payments", "stories": STORIES}],
             },
         )
-    return (slug if HANDLES else str(project.id)), str(project.id)
-
-
-def _story(project_handle: str, number: str, story_id: Any) -> str:
-    return f"{project_handle}/{number}" if HANDLES else str(story_id)
+    return slug, str(project.id)
 
 
 def _handed_over(cast: Cast, project_id: str) -> Any:
@@ -99,7 +90,10 @@ def _handed_over(cast: Cast, project_id: str) -> Any:
 
 
 def plan(cast: Cast, _work: Path) -> Scenario:
-    return Scenario("LOOPCTL_ORCH_KEY", cast.key("orchestrator", "skills-planner"), {})
+    # The slug the orchestrator is asked to plan under; the skill creates the project.
+    return Scenario(
+        "LOOPCTL_ORCH_KEY", cast.key("orchestrator", "skills-planner"), {"PROJECT": "plan-demo"}
+    )
 
 
 def implement(cast: Cast, work: Path) -> Scenario:
@@ -121,7 +115,7 @@ def review(cast: Cast, _work: Path) -> Scenario:
     return Scenario(
         "LOOPCTL_ORCH_KEY",
         cast.key("orchestrator", "skills-reviewer"),
-        {"PROJECT": project, "STORY": _story(project, story.number, story.id)},
+        {"PROJECT": project, "STORY": f"{project}/{story.number}"},
     )
 
 
@@ -136,28 +130,24 @@ def verify(cast: Cast, _work: Path) -> Scenario:
     return Scenario(
         "LOOPCTL_ORCH_KEY",
         cast.key("orchestrator", "skills-verifier"),
-        {"PROJECT": project, "STORY": _story(project, first.number, first.id)},
+        {"PROJECT": project, "STORY": f"{project}/{first.number}"},
     )
 
 
 def resume(cast: Cast, _work: Path) -> Scenario:
     project, project_id = _project(cast, "resume-demo")
-    key = cast.key("orchestrator", "skills-planner")
-    api = httpx.Client(
-        base_url=f"{cast.live.server.url}/api/v1", headers={"Authorization": f"Bearer {key}"}
-    )
-    with api:
-        feed = api.get("/changes", params={"project_id": project_id}).raise_for_status().json()
-        api.put(
-            f"/orchestrator/state/{project_id}",
-            json={
-                "state_data": {"phase": "implement", "verified": [], "awaiting_review": []},
-                "cursor": feed["meta"]["next_cursor"],
-            },
-        ).raise_for_status()
+    with cast.planner() as planner:
+        feed = planner.changes(project_id=project_id)
+        planner.save_state(
+            project_id,
+            {"phase": "implement", "verified": [], "awaiting_review": []},
+            cursor=feed.meta.next_cursor,
+        )
     # What happened while the orchestrator was down: a story handed over for review.
     _handed_over(cast, project_id)
-    return Scenario("LOOPCTL_ORCH_KEY", key, {"PROJECT": project})
+    return Scenario(
+        "LOOPCTL_ORCH_KEY", cast.key("orchestrator", "skills-planner"), {"PROJECT": project}
+    )
 
 
 def status(cast: Cast, _work: Path) -> Scenario:
@@ -166,7 +156,7 @@ def status(cast: Cast, _work: Path) -> Scenario:
     return Scenario(
         "LOOPCTL_ORCH_KEY",
         cast.key("orchestrator", "skills-planner"),
-        {"PROJECT": project, "STORY": _story(project, story.number, story.id)},
+        {"PROJECT": project, "STORY": f"{project}/{story.number}"},
     )
 
 
