@@ -158,9 +158,9 @@ async def test_a_tool_calls_transaction_resolves_the_key_again(
         assert await cursor.fetchone() == (str(tenant.id),)
     async with tenant_transaction(runtime.connections, tenant.id) as tx:
         await api_keys.revoke(tx, tenant.principal(), agent.id)
+    other = await make_key(runtime, tenant, "agent", agent_name="other")
     async with tenant_transaction(runtime.connections, None) as tx:
         with pytest.raises(InvalidApiKey):
             await runtime.authenticator.confirm(tx, header, principal)
-        other = await make_key(runtime, tenant, "agent", agent_name="other")
         with pytest.raises(InvalidApiKey):
             await runtime.authenticator.confirm(tx, other.headers["Authorization"], principal)
