@@ -7,8 +7,13 @@ to treat it:
     <!-- docs-test: norun REASON -->                  not run; the reason is required
     <!-- docs-test: expect-error CODE[, CODE...] -->  run; its output must hold error
                                                       envelopes with exactly these codes
-    <!-- docs-test: expect-exit N -->                 run in a subshell that must exit with
-                                                      N (a documented failure of the CLI)
+    <!-- docs-test: expect-exit N [CODE...] -->       run in a subshell that must exit with
+                                                      N (a documented failure of the CLI);
+                                                      with codes, its stderr must hold exactly
+                                                      these `loopctl: CODE:` error lines
+
+The skills (skills/loopctl-*.md) are read the same way; docs/skills.md says what more
+their test asks of them.
 """
 
 import re
@@ -26,6 +31,8 @@ MARK = "@@docs-example {}@@"
 SPLIT = re.compile(r"\n?@@docs-example (\d+|end)@@\n")
 WRONG_EXIT = 97  # the script's own status when an expect-exit example exits otherwise
 EXIT_SEEN = re.compile(r"@@docs-exit (\d+)@@")
+# The CLI's one error line on stderr (docs/cli.md, "Errors and exit codes").
+CLI_ERROR = re.compile(r"^loopctl: ([a-z_]+): ", re.MULTILINE)
 # Our error envelope, as curl prints it (compact) or as a pretty-printer does.
 ENVELOPE = re.compile(r'"error"\s*:\s*\{\s*"status"\s*:\s*(\d{3})\s*,\s*"code"\s*:\s*"([a-z_]+)"')
 
@@ -38,6 +45,7 @@ class Example:
     norun: str | None = None  # the reason, when not run
     expected_errors: frozenset[str] = field(default_factory=frozenset)
     expected_exit: int = 0
+    expected_cli_errors: frozenset[str] = field(default_factory=frozenset)
 
     def where(self) -> str:
         name = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.name
@@ -47,6 +55,11 @@ class Example:
 def documents() -> list[Path]:
     """README.md, then every docs/*.md: a new page is picked up without registering it."""
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def skills() -> list[Path]:
+    """Every skill file: a new skill is picked up (and must have a scenario) without registering."""
+    return sorted((ROOT / "skills").glob("loopctl-*.md"))
 
 
 def _directive(example: Example, text: str) -> None:
@@ -62,9 +75,11 @@ def _directive(example: Example, text: str) -> None:
             raise ValueError(f"{example.where()}: expect-error needs the error codes")
         example.expected_errors = codes
     elif kind == "expect-exit":
-        if not rest.isdigit() or int(rest) == 0 or int(rest) > 255:
+        status, _, named = rest.partition(" ")
+        if not status.isdigit() or int(status) == 0 or int(status) > 255:
             raise ValueError(f"{example.where()}: expect-exit needs an exit status 1-255")
-        example.expected_exit = int(rest)
+        example.expected_exit = int(status)
+        example.expected_cli_errors = frozenset(c for c in re.split(r"[,\s]+", named) if c)
     else:
         raise ValueError(f"{example.where()}: unknown docs-test directive {text!r}")
 
@@ -105,9 +120,10 @@ def _code(example: Example, port: int) -> str:
         code = code.replace(address, f"127.0.0.1:{port}")
     if not example.expected_exit:
         return code
-    # A failure the doc shows: its own subshell, whose status must be the documented one.
+    # A failure the doc shows: its own subshell, whose status must be the documented one;
+    # its stderr joins stdout, where the error line it names is looked for.
     return (
-        f"set +e\n(\nset -e\n{code})\nrc=$?\nset -e\n"
+        f"set +e\n(\nset -e\n{code}) 2>&1\nrc=$?\nset -e\n"
         f'if [ "$rc" -ne {example.expected_exit} ]; then '
         f'printf "\\n@@docs-exit %s@@\\n" "$rc"; exit {WRONG_EXIT}; fi'
     )
@@ -150,6 +166,13 @@ def run(runnable: list[Example], *, cwd: Path, env: dict[str, str], port: int) -
             f"\n{failed.code}\n--- output ---\n{output[-4000:]}"
         )
     for i, example in enumerate(runnable):
+        if example.expected_cli_errors:
+            said = set(CLI_ERROR.findall(by_example[str(i)]))
+            if said != set(example.expected_cli_errors):
+                return (
+                    f"{example.where()}: loopctl error lines {sorted(said)}, the doc expects "
+                    f"{sorted(example.expected_cli_errors)}\n{by_example[str(i)][-3000:]}"
+                )
         codes = error_codes(by_example[str(i)])
         if codes != set(example.expected_errors):
             return (

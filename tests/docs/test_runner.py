@@ -86,6 +86,18 @@ def test_a_page_whose_examples_behave_as_documented_passes(tmp_path: Path) -> No
     assert _run(tmp_path, found) is None
 
 
+def test_an_expected_exit_may_name_the_cli_error_it_prints(tmp_path: Path) -> None:
+    found = _page(
+        tmp_path,
+        "<!-- docs-test: expect-exit 5 no_ready_story -->\n"
+        "```sh\necho 'loopctl: no_ready_story: nothing is ready' >&2; exit 5\n```\n"
+        "```sh\necho after\n```\n",
+    )
+    assert found[0].expected_exit == 5
+    assert found[0].expected_cli_errors == {"no_ready_story"}
+    assert _run(tmp_path, found) is None
+
+
 def test_it_replaces_the_docs_server_address(tmp_path: Path) -> None:
     found = _page(
         tmp_path, '```sh\n[ "http://127.0.0.1:4000/x" = "http://127.0.0.1:4999/x" ]\n```\n'
@@ -109,8 +121,22 @@ def test_it_replaces_the_docs_server_address(tmp_path: Path) -> None:
         ),
         ("<!-- docs-test: expect-exit 3 -->\n```sh\nexit 4\n```\n", "page.md:2 exited with 4"),
         ("<!-- docs-test: expect-exit 3 -->\n```sh\ntrue\n```\n", "page.md:2 exited with 0"),
+        (
+            "<!-- docs-test: expect-exit 5 no_ready_story -->\n"
+            "```sh\necho 'loopctl: story_not_found: no such story' >&2; exit 5\n```\n",
+            "page.md:2: loopctl error lines ['story_not_found']",
+        ),
     ],
-    ids=["exit", "unset", "pipefail", "error", "missing-error", "other-exit", "no-exit"],
+    ids=[
+        "exit",
+        "unset",
+        "pipefail",
+        "error",
+        "missing-error",
+        "other-exit",
+        "no-exit",
+        "cli-code",
+    ],
 )
 def test_it_fails_when_an_example_does_not_behave_as_documented(
     tmp_path: Path, text: str, complaint: str
