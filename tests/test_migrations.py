@@ -54,7 +54,13 @@ ROWS: dict[type, tuple[str, set[str], set[str]]] = {
     ProjectRow: ("projects", set(), set()),
     EpicRow: ("epics", set(), set()),
     # The progress columns are the progress domain's (ProgressRow below).
-    StoryRow: ("stories", {"epic_number"}, {"number_sort", "assignee_type", *PROGRESS}),
+    # The story's own reads show its custody; the lease token and backfill record stay with
+    # the progress domain's rows.
+    StoryRow: (
+        "stories",
+        {"epic_number"},
+        {"number_sort", "assignee_type", "lease_token", "backfill"},
+    ),
     ProgressRow: ("stories", set(), STORY_ONLY),
     StateRow: ("orchestrator_states", set(), set()),
 }

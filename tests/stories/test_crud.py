@@ -27,6 +27,15 @@ FIELDS = {
     "verified_status",
     "created_at",
     "updated_at",
+    "assigned_agent_id",
+    "assigned_at",
+    "lease_expires_at",
+    "review_requested_at",
+    "reported_done_at",
+    "reported_by_agent_id",
+    "verified_at",
+    "rejected_at",
+    "rejection_reason",
 }
 
 

@@ -44,16 +44,25 @@ def heaviest_chain(
     value = [0.0] * size
     below = [0.0] * size  # the heaviest chain of the node's prerequisites
     via = [-1] * size  # the prerequisite that chain ends with (-1: none yet)
+    # Stories in that chain: between chains of equal weight the longer one is taken, so a
+    # prerequisite estimated at 0 hours stays on the path, which then starts at a story
+    # waiting for nothing.
+    counted = [0] * size
     ready = [x for x in range(size) if not pending[x]]
     while ready:
         x = ready.pop()
         total = value[x] = own[x] + below[x]
+        stories = counted[x] + (1 if x < n else 0)
         for w in waiters[x]:
             # Weights are never negative (a CHECK on the column): an unset below[w] is 0.0
             # and any total at least that, so a tie is where the first one is taken.
-            heaviest = below[w]
-            if total > heaviest or (total == heaviest and (via[w] < 0 or x < via[w])):
+            heaviest, longest = below[w], counted[w]
+            if total > heaviest or (
+                total == heaviest
+                and (via[w] < 0 or stories > longest or (stories == longest and x < via[w]))
+            ):
                 below[w] = total
+                counted[w] = stories
                 via[w] = x
             left = pending[w] - 1
             pending[w] = left

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, LiteralString
 from uuid import UUID
@@ -19,7 +20,10 @@ from loopctl.stories.schemas import StoryQuery
 _COLUMNS = sql.SQL(
     "SELECT s.tenant_id, s.id, s.project_id, s.epic_id, e.number AS epic_number, s.number,"
     " s.title, s.description, s.acceptance_criteria, s.estimated_hours, s.metadata,"
-    " s.agent_status, s.verified_status, s.created_at, s.updated_at"
+    " s.agent_status, s.verified_status, s.created_at, s.updated_at,"
+    " s.assigned_agent_id, s.assigned_at, s.lease_expires_at, s.review_requested_at,"
+    " s.reported_done_at, s.reported_by_agent_id, s.verified_at, s.rejected_at,"
+    " s.rejection_reason"
 )
 _EPIC = sql.SQL(" JOIN epics e ON e.tenant_id = s.tenant_id AND e.id = s.epic_id")
 _SELECT = sql.SQL("{} FROM stories s{}").format(_COLUMNS, _EPIC)
@@ -36,6 +40,16 @@ class StoryRow(StoryFields):
     tenant_id: UUID
     project_id: UUID
     epic_number: int
+    # Custody, written by the progress domain's transitions only (progress/engine.py).
+    assigned_agent_id: UUID | None
+    assigned_at: datetime | None
+    lease_expires_at: datetime | None
+    review_requested_at: datetime | None
+    reported_done_at: datetime | None
+    reported_by_agent_id: UUID | None
+    verified_at: datetime | None
+    rejected_at: datetime | None
+    rejection_reason: str | None
 
 
 _LISTING = Listing(StoryRow, _SELECT, sql.SQL("stories s"))

@@ -66,6 +66,17 @@ class Story(StoryHeading):
     verified_status: VerifiedStatus = Field(description="What an independent party verified")
     created_at: Timestamp
     updated_at: Timestamp
+    assigned_agent_id: UUID | None = Field(description="The implementer holding it, if any")
+    assigned_at: Timestamp | None
+    lease_expires_at: Timestamp | None = Field(
+        description="When the implementer's lease ends unless it heartbeats (docs/progress.md)"
+    )
+    review_requested_at: Timestamp | None
+    reported_done_at: Timestamp | None
+    reported_by_agent_id: UUID | None
+    verified_at: Timestamp | None
+    rejected_at: Timestamp | None
+    rejection_reason: str | None
 
 
 class StoryCreate(Input):
