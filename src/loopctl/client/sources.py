@@ -141,7 +141,7 @@ def _given(value: str, source: str) -> str:
     if not value.strip():
         raise ConfigurationError(
             "empty_api_key",
-            f"{source} is set but empty; give a key, or unset it to use the next source",
+            f"{source} is empty; give a key, or leave the option out to use the next source",
         )
     return value.strip()
 
@@ -155,15 +155,16 @@ def find_key(
 ) -> KeyLookup:
     env = os.environ if env is None else env
     tried = [KEY_FLAG]
-    # A key given but blank is refused, not skipped: `--key "$ORCH_KEY"` with the variable
+    # A flag given but blank is refused, not skipped: `--key "$ORCH_KEY"` with the variable
     # unset must not quietly act as the next identity found (another role, or the local
-    # server's user key).
+    # server's user key). An empty variable counts as unset: MCP client configurations
+    # write `${LOOPCTL_API_KEY:-}` (.mcp.json).
     if flag is not None:
         return KeyLookup(ApiKey(_given(flag, KEY_FLAG), KEY_FLAG), tried)
     for name in KEY_VARIABLES:
         tried.append(name)
-        if name in env:
-            return KeyLookup(ApiKey(_given(env[name], name), name), tried)
+        if env.get(name, "").strip():
+            return KeyLookup(ApiKey(env[name].strip(), name), tried)
     if profile is not None:
         found = _profile_key(profile, server, tried)
         if found is not None:
