@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from loopctl.api_keys.schemas import ApiKey
 from loopctl.audit.schemas import AuditEntry
 from loopctl.changes import schemas as change_schemas
-from loopctl.client import AsyncClient, Client, ConfigurationError, feed_calls
+from loopctl.client import AsyncClient, Client, ConfigurationError, config, feed_calls
 from loopctl.client import models as client_models
 from loopctl.client.sources import LOCAL_KEY
 from loopctl.database.embedded import LOCAL_KEY as SERVER_LOCAL_KEY
@@ -113,3 +114,11 @@ def test_importing_the_client_loads_no_database_code() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "[]"
+
+
+def test_the_config_file_keeps_any_text_a_profile_holds(tmp_path: Path) -> None:
+    # JSON alone would write 🚀 as a surrogate pair, which TOML refuses, and leave DEL bare.
+    odd = 'Shop 🚀 é "q" \\ \n\t\x7f end'
+    written = config.Config(tmp_path / "c.toml", odd, {odd: {"project": odd}})
+    read = tomllib.loads(config.dumps(written))
+    assert read == {"default_profile": odd, "profiles": {odd: {"project": odd}}}

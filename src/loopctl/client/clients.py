@@ -4,6 +4,7 @@ Each method is made from a request builder (plan_calls.py, loop_calls.py), so bo
 have exactly the same calls with the same arguments; only sending differs.
 """
 
+import abc
 import functools
 import os
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
@@ -55,7 +56,7 @@ def _async(
     return method
 
 
-class _Base(Generic[Transport]):
+class _Base(abc.ABC, Generic[Transport]):
     """Where to connect and with which key; never shows the key in a repr."""
 
     def __init__(
@@ -79,9 +80,9 @@ class _Base(Generic[Transport]):
         self._headers = headers(api_key, USER_AGENT)
         self._open(transport)
 
+    @abc.abstractmethod
     def _open(self, transport: Transport | None) -> None:
         """Make ``self._http``, the sync or async httpx client."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(server={self.server.url!r}, key_source={self.key_source!r})"

@@ -165,8 +165,10 @@ def active_profile(
 
 
 def _toml_string(value: str) -> str:
-    # JSON escapes (\", \\, \n, \uXXXX) are valid TOML basic-string escapes.
-    return json.dumps(value)
+    # A TOML basic string: JSON's escapes of quotes, backslashes and control characters are
+    # TOML's too. Other characters stay as they are (JSON would write a character outside
+    # the BMP as a surrogate pair, which TOML refuses), except DEL, which TOML must escape.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def dumps(config: Config) -> str:
