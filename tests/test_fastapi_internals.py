@@ -41,6 +41,18 @@ def test_path_validation_takes_fields_and_received_params() -> None:
     assert params == ["fields", "received_params"], HINT
 
 
+def test_body_validation_takes_the_keywords_direct_passes() -> None:
+    params = _parameters(dependency_utils.request_body_to_args)
+    assert params == ["body_fields", "received_body", "embed_body_fields"], HINT
+    assert inspect.iscoroutinefunction(dependency_utils.request_body_to_args), HINT
+    # The handler direct.py mirrors: JSON read before the dependencies, FastAPI's strict
+    # content type, HTTPException passed through, anything else a 400.
+    source = inspect.getsource(fastapi.routing.get_request_handler)
+    for phrase in ("strict_content_type", '"json_invalid"', "There was an error parsing the body"):
+        assert phrase in source, HINT
+    assert hasattr(APIRoute("/x", endpoint=_endpoint), "strict_content_type"), HINT
+
+
 def test_serialize_response_takes_the_keywords_direct_passes() -> None:
     params = set(_parameters(fastapi.routing.serialize_response))
     used = {

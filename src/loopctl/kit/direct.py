@@ -15,14 +15,20 @@ A route is served directly when everything its endpoint asks for is one of:
   and committed **before** the response is sent, as ``Depends(…, scope="function")`` does, so a failed commit is an
   error response and never a false success;
 - an ``async def`` dependency (not a generator) whose own parameters are only the
-  ``Request`` and the request connection: the role guards and the runtime.
+  ``Request`` and the request connection: the role guards and the runtime;
+- one JSON body parameter (a model, not a form or file, not embedded): read and parsed
+  first, as FastAPI does (so malformed JSON is refused before authentication, the same
+  ``json_invalid`` error, and a missing or non-JSON content type leaves the body unparsed),
+  then validated by FastAPI's own ``request_body_to_args`` after the dependencies, its
+  errors reported together with the path parameters'.
 
 and the endpoint is ``async def`` with the default response class. Dependencies run in
 declaration order, path parameters are validated after them (401 and 403 before 404),
 the response model validates and serializes the result exactly as FastAPI does
 (``serialize_response``), and errors propagate to the app's exception handlers.
 
-Everything else (a body, query parameters, headers, any other dependency) runs through
+Everything else (a form, several body parameters, query parameters, headers, any other
+dependency) runs through
 FastAPI as usual, and so does every request while FastAPI's OpenTelemetry instrumentation
 is recording (``LOOPCTL_OPENTELEMETRY``), whose spans come from FastAPI's own solver. The
 route stays an ``APIRoute``, so OpenAPI, matching, 405 handling and ``url_path_for`` are
@@ -31,20 +37,24 @@ the app as declared (``kit/routers.py``), with no overrides provider, and tests 
 real dependencies.
 """
 
+import email.message
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_params_to_args
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, serialize_response
 from fastapi.utils import is_body_allowed_for_status_code
+from pydantic_core import PydanticUndefined as Undefined
+from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from loopctl.database.connections import Connection, request_connection, request_transaction
@@ -74,6 +84,8 @@ class _Plan:
     request_arg: str | None
     conn_arg: str | None
     uses_connection: bool
+    body: Any  # FastAPI's ModelField of the one JSON body parameter, or None
+    strict_content_type: bool  # FastAPI's: a body without a content type is not JSON
     dependant: Dependant
     route: Any  # the APIRoute or its inclusion context: response model and status code
 
@@ -87,12 +99,12 @@ def is_async_function(call: Any) -> bool:
     return inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
 
 
-def _asks_for_more_than_request(dependant: Dependant) -> bool:
+def _asks_for_more_than_request(dependant: Dependant, *, body: bool = False) -> bool:
     return bool(
         dependant.query_params
         or dependant.header_params
         or dependant.cookie_params
-        or dependant.body_params
+        or (dependant.body_params and not body)
         or dependant.websocket_param_name
         or dependant.http_connection_param_name
         or dependant.response_param_name
@@ -120,11 +132,33 @@ def _step(sub: Dependant) -> _Step | None:
     )
 
 
+def _json_body(dependant: Dependant) -> tuple[bool, Any]:
+    """Whether the body (if any) can be served directly, and its one field."""
+    if not dependant.body_params:
+        return True, None
+    if len(dependant.body_params) != 1:
+        return False, None
+    field = dependant.body_params[0]
+    info = field.field_info
+    # Forms and files (File is a Form) and embedded bodies: FastAPI's reader.
+    if isinstance(info, params.Form) or getattr(info, "embed", False):
+        return False, None
+    return True, field
+
+
+def _strict(route: Any) -> bool:
+    value = getattr(route, "strict_content_type", True)
+    return bool(value.value if isinstance(value, DefaultPlaceholder) else value)
+
+
 def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
     """How to serve a route directly, or None when FastAPI must serve it."""
-    if not is_async_function(dependant.call) or _asks_for_more_than_request(dependant):
+    if not is_async_function(dependant.call) or _asks_for_more_than_request(dependant, body=True):
         return None
     if not isinstance(route.response_class, DefaultPlaceholder):
+        return None
+    servable, body = _json_body(dependant)
+    if not servable:
         return None
     steps: list[_Step] = []
     conn_arg = None
@@ -143,6 +177,8 @@ def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
         request_arg=dependant.request_param_name,
         conn_arg=conn_arg,
         uses_connection=conn_arg is not None or any(s.conn_arg for s in steps),
+        body=body,
+        strict_content_type=_strict(route),
         dependant=dependant,
         route=route,
     )
@@ -198,6 +234,8 @@ class DirectRoute(APIRoute):
 
 
 async def _run(plan: _Plan, request: Request, conn: Connection | None) -> Response:
+    # FastAPI reads and parses the body before any dependency runs; so does this.
+    body = await _read_body(request, plan.strict_content_type) if plan.body else Undefined
     values: dict[str, Any] = {}
     for step in plan.steps:
         arguments: dict[str, Any] = {}
@@ -212,18 +250,64 @@ async def _run(plan: _Plan, request: Request, conn: Connection | None) -> Respon
         values[plan.request_arg] = request
     if plan.conn_arg:
         values[plan.conn_arg] = conn
+    errors: list[Any] = []
     if plan.dependant.path_params:
         # After the dependencies, as FastAPI does: 401 and 403 come before a malformed id.
         path_values, errors = request_params_to_args(
             plan.dependant.path_params, request.path_params
         )
-        if errors:
-            raise RequestValidationError(errors)
         values.update(path_values)
+    if plan.body is not None:
+        body_values, body_errors = await request_body_to_args(
+            body_fields=[plan.body], received_body=body, embed_body_fields=False
+        )
+        values.update(body_values)
+        errors = [*errors, *body_errors]
+    if errors:
+        raise RequestValidationError(errors, body=None if body is Undefined else body)
     raw = await plan.endpoint(**values)
     if isinstance(raw, Response):
         return raw
     return await _response(plan.route, raw)
+
+
+async def _read_body(request: Request, strict_content_type: bool) -> Any:
+    """The body as FastAPI's request handler reads it: parsed JSON, raw bytes or Undefined."""
+    try:
+        raw = await request.body()
+        if not raw:
+            return Undefined
+        if not _is_json(request.headers.get("content-type"), strict_content_type):
+            return raw
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        invalid = {
+            "type": "json_invalid",
+            "loc": ("body", error.pos),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": error.msg},
+        }
+        raise RequestValidationError([invalid], body=error.doc) from error
+    except HTTPException:
+        raise  # the middleware's 413 for a body over the limit
+    except Exception as error:  # undecodable bytes, a client gone: FastAPI's 400
+        raise HTTPException(
+            status_code=400, detail="There was an error parsing the body"
+        ) from error
+
+
+def _is_json(content_type: str | None, strict_content_type: bool) -> bool:
+    if not content_type:
+        return not strict_content_type
+    if content_type == "application/json":
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
 
 
 async def _response(route: Any, raw: Any) -> Response:

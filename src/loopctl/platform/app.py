@@ -25,6 +25,7 @@ from loopctl.platform.api import add_routes, include_api
 from loopctl.platform.background import maintain
 from loopctl.platform.config import VERSION, Settings
 from loopctl.platform.errors import install_error_handlers
+from loopctl.platform.heap import freeze_startup_objects
 from loopctl.platform.middleware import RequestMiddleware
 from loopctl.platform.observability import AccessLog, Metrics, configure_logging
 from loopctl.platform.openapi import complete_schema
@@ -80,6 +81,8 @@ async def _serve_lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError(f"refusing to serve: {problem}")
     app.state.runtime = runtime
     upkeep = asyncio.create_task(maintain(runtime, app.state.metrics, pool.get_stats))
+    frozen = freeze_startup_objects()  # platform/heap.py: no 100 ms full collections
+    logger.debug("froze %d start-up objects", frozen)
     try:
         yield
     finally:
