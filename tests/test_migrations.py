@@ -50,7 +50,8 @@ ROWS: dict[type, tuple[str, set[str], set[str]]] = {
     TenantRow: ("tenants", set(), set()),
     AgentRow: ("agents", set(), set()),
     ApiKeyRow: ("api_keys", {"agent_name", "status"}, {"key_hash", "agent_type"}),
-    AuditRow: ("audit_log", set(), set()),
+    # The stored event JSON is the change feed's (changes/repository.py), never an entry's.
+    AuditRow: ("audit_log", set(), {"event"}),
     ProjectRow: ("projects", set(), set()),
     EpicRow: ("epics", set(), set()),
     # The progress columns are the progress domain's (ProgressRow below).

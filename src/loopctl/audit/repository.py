@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
 from psycopg.types.json import Json
 
 from loopctl.audit.schemas import AuditQuery
@@ -106,19 +107,14 @@ async def insert_many(
     )
 
 
-async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -> list[AuditRow]:
-    return await fetch_all(
-        conn,
-        AuditRow,
-        """
-        SELECT * FROM audit_log WHERE entity_type = %s AND entity_id = %s
-         ORDER BY created_at, id
-        """,
-        [entity_type, entity_id],
-    )
-
-
 _LISTING = Listing.table(AuditRow, "audit_log")
+
+
+async def list_for_entity(conn: Connection, entity_type: str, entity_id: UUID) -> list[AuditRow]:
+    statement = _LISTING.select + sql.SQL(
+        " WHERE entity_type = %s AND entity_id = %s ORDER BY created_at, id"
+    )
+    return await fetch_all(conn, AuditRow, statement, [entity_type, entity_id])
 
 
 async def search(

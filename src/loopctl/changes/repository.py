@@ -1,14 +1,16 @@
 """SQL of the change feed: a read of the audit log in (txid, id) order below the horizon.
 
-PostgreSQL writes each event's JSON (``row_to_json``), so a page of 1,000 events reaches the
-response as 1,000 strings joined, with no row turned into Python objects and back
+Each event's JSON is written once, by the database, when its audit row is inserted
+(``audit_log.event``, migration 0013; rows older than that are written by the same SQL
+function as they are read), so a page of 1,000 events reaches the response as 1,000
+stored strings joined, with no row turned into Python objects and back
 (docs/architecture.md, "The change feed").
 """
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, LiteralString, NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from psycopg import sql
@@ -16,29 +18,6 @@ from psycopg.rows import tuple_row
 
 from loopctl.database.connections import Connection
 from loopctl.kit.repository import Filters
-
-# The keys of an event, in the order of the response model (changes.schemas.ChangeEvent,
-# held to it by tests/changes/test_feed.py), each with the expression that gives its value.
-# Timestamps as the API writes them everywhere (kit.schemas.Timestamp); the session is UTC.
-EVENT_FIELDS: tuple[tuple[str, LiteralString], ...] = (
-    ("id", "page.id"),
-    ("project_id", "page.project_id"),
-    ("entity_type", "page.entity_type"),
-    ("entity_id", "page.entity_id"),
-    ("action", "page.action"),
-    ("actor_role", "page.actor_role"),
-    ("actor_key_id", "page.actor_key_id"),
-    ("actor_agent_id", "page.actor_agent_id"),
-    ("actor_label", "page.actor_label"),
-    ("before", "page.before"),
-    ("after", "page.after"),
-    ("request_id", "page.request_id"),
-    (
-        "created_at",
-        """to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-    ),
-    ("cursor", "page.txid::text || '.' || replace(page.id::text, '-', '')"),
-)
 
 
 class FeedRow(NamedTuple):
@@ -86,20 +65,14 @@ class FeedQuery:
     action: str | None = None
 
 
-# The page is chosen first (the inner query walks audit_log_feed_idx and stops at the limit),
-# then only its rows are written as JSON. The event's own keys are not the table's: its
-# timestamp is text and it carries its cursor, hence the LATERAL row.
+# The index scan stops at the limit; the projection (and the fallback for rows written
+# before migration 0013, whose JSON was not stored) runs for those rows only.
 _READ = sql.SQL(
-    "SELECT page.txid::text::bigint AS txid, page.id, page.project_id, page.entity_type,"
-    " page.action, row_to_json(event)::text AS body"
-    " FROM (SELECT * FROM audit_log{where}"
-    " ORDER BY audit_log.txid, audit_log.id LIMIT %(limit)s) AS page,"
-    " LATERAL (SELECT {fields}) AS event"
-    " ORDER BY page.txid, page.id"
-)
-_FIELDS = sql.SQL(", ").join(
-    sql.SQL("{} AS {}").format(sql.SQL(expression), sql.Identifier(name))
-    for name, expression in EVENT_FIELDS
+    "SELECT audit_log.txid::text::bigint AS txid, audit_log.id, audit_log.project_id,"
+    " audit_log.entity_type, audit_log.action,"
+    " coalesce(audit_log.event, loopctl_audit_event(audit_log)) AS body"
+    " FROM audit_log{where}"
+    " ORDER BY audit_log.txid, audit_log.id LIMIT %(limit)s"
 )
 
 
@@ -125,7 +98,7 @@ def _read(query: FeedQuery, seen: Horizon, limit: int) -> tuple[sql.Composed, di
     filters.given("action = %(action)s", action=query.action)
     # ORDER BY qualified: "txid" alone in an outer ORDER BY could name an output column
     # rather than the indexed one, and sort every row after the cursor (docs/benchmarks.md).
-    return _READ.format(where=filters.where, fields=_FIELDS), filters.params
+    return _READ.format(where=filters.where), filters.params
 
 
 async def after(conn: Connection, query: FeedQuery, seen: Horizon, limit: int) -> list[FeedRow]:
@@ -178,7 +151,7 @@ async def page_json(conn: Connection, query: FeedQuery, seen: Horizon, page: int
     if not events:
         return JsonPage(count, "", None)
     last = _LAST_CURSOR.search(events, len(events) - 100)
-    assert last is not None, "an event's JSON ends with its cursor (EVENT_FIELDS)"
+    assert last is not None, "an event's JSON ends with its cursor (loopctl_audit_event)"
     return JsonPage(count, events.replace("\n", ","), (int(last[1]), UUID(hex=last[2])))
 
 

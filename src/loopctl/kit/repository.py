@@ -19,6 +19,7 @@ The hot authentication path keeps ``database.connections.fetch_row`` (a reused c
 tuples) for CPU; see docs/benchmarks.md.
 """
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -171,6 +172,11 @@ class Filters:
         return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(self._conditions)
 
 
+def columns_of(row: type[Any]) -> sql.Composed:
+    """``a, b, c``: the fields of a dataclass row, as the columns it is read from."""
+    return sql.SQL(", ").join(sql.Identifier(field.name) for field in dataclasses.fields(row))
+
+
 @dataclass(frozen=True, slots=True)
 class Listing(Generic[R]):
     """Where pages of one row type come from, declared once per list a repository serves.
@@ -185,8 +191,10 @@ class Listing(Generic[R]):
 
     @classmethod
     def table(cls, row: type[R], table: LiteralString) -> "Listing[R]":
-        """Every column of one table."""
-        return cls(row, sql.SQL("SELECT * FROM ") + sql.SQL(table), sql.SQL(table))
+        """The row class's columns of one table (named: a column the row does not hold,
+        such as the audit log's stored event JSON, is not read)."""
+        select = sql.SQL("SELECT {} FROM {}").format(columns_of(row), sql.Identifier(table))
+        return cls(row, select, sql.SQL(table))
 
     async def page(
         self, conn: Connection, filters: Filters, order_by: Query, page: Pagination
