@@ -271,6 +271,9 @@ def test_app_role_cannot_create_large_objects(session_db: Urls, statement: str) 
             conn.execute("SET lo_compat_privileges = on")
 
 
+WORK_BREAKDOWN = ("stories", "story_dependencies", "epics", "epic_dependencies", "claim_order")
+
+
 def _last_analyze(urls: Urls, table: str) -> object:
     with psycopg.connect(urls.owner, autocommit=True) as owner:
         row = owner.execute(
@@ -289,11 +292,11 @@ def test_app_role_cannot_analyze_tenant_tables_at_will(fresh_db: Urls) -> None:
         conn.execute("ANALYZE")
         assert 'permission denied to analyze "stories", skipping it' in notices
         # The owner's function analyzes only after the caller's own load, never on request.
-        for table in ("stories", "story_dependencies", "epics", "epic_dependencies"):
+        for table in WORK_BREAKDOWN:
             conn.execute("SELECT loopctl_analyze_work_breakdown(%s)", [table])
         with pytest.raises(psycopg.errors.RaiseException, match="not a work-breakdown table"):
             conn.execute("SELECT loopctl_analyze_work_breakdown('api_keys')")
-    for table in ("stories", "story_dependencies", "epics", "epic_dependencies", "agents"):
+    for table in (*WORK_BREAKDOWN, "agents"):
         assert _last_analyze(fresh_db, table) is None, table
 
 

@@ -89,6 +89,9 @@ async def import_document(
             # Single-story and single-epic creates do not take the project lock.
             raise ImportConflict() from exc
         await dependency_graph.refresh_claim_order(conn, project_id)
+        if len(plan.new_stories) >= BULK:
+            # claim-next is planned from these; unanalyzed, it walked every row (0014).
+            await repository.analyze(conn, "claim_order")
         await audit.record(
             conn,
             principal,
@@ -143,7 +146,9 @@ async def _write(conn: Connection, principal: Principal, project_id: UUID, plan:
         await repository.analyze(conn, "epics")
     await repository.STORIES.insert(conn, tenant, project_id, plan.new_stories)
     await repository.STORIES.update(conn, tenant, [new for _, new in plan.changed_stories])
-    if len(plan.new_story_edges) >= BULK:
+    # The edges' foreign-key checks, and claim-next right after the import, are planned
+    # from the stories' statistics.
+    if len(plan.new_stories) >= BULK or len(plan.new_story_edges) >= BULK:
         await repository.analyze(conn, "stories")
     await repository.insert_story_edges(conn, tenant, project_id, plan.new_story_edges)
     if len(plan.new_story_edges) >= BULK:
