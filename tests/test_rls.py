@@ -12,7 +12,7 @@ from loopctl.database.connections import create_pool
 from loopctl.platform.app import create_app
 from loopctl.platform.runtime import Runtime
 from tests.fixtures.app import SECRET, make_settings
-from tests.fixtures.database import Cluster, Urls
+from tests.fixtures.database import Cluster, Urls, last_analyze
 from tests.fixtures.factories import make_key, make_tenant
 
 # The scalar subquery makes PostgreSQL evaluate the tenant once per statement (migration 0004).
@@ -274,15 +274,6 @@ def test_app_role_cannot_create_large_objects(session_db: Urls, statement: str) 
 WORK_BREAKDOWN = ("stories", "story_dependencies", "epics", "epic_dependencies", "claim_order")
 
 
-def _last_analyze(urls: Urls, table: str) -> object:
-    with psycopg.connect(urls.owner, autocommit=True) as owner:
-        row = owner.execute(
-            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
-        ).fetchone()
-    assert row is not None
-    return row[0]
-
-
 @pytest.mark.realdb
 def test_app_role_cannot_analyze_tenant_tables_at_will(fresh_db: Urls) -> None:
     notices: list[str] = []
@@ -297,7 +288,7 @@ def test_app_role_cannot_analyze_tenant_tables_at_will(fresh_db: Urls) -> None:
         with pytest.raises(psycopg.errors.RaiseException, match="not a work-breakdown table"):
             conn.execute("SELECT loopctl_analyze_work_breakdown('api_keys')")
     for table in (*WORK_BREAKDOWN, "agents"):
-        assert _last_analyze(fresh_db, table) is None, table
+        assert last_analyze(fresh_db, table) is None, table
 
 
 @pytest.mark.realdb
@@ -321,7 +312,7 @@ async def test_the_analyze_function_runs_after_a_load_in_the_same_transaction(
             )
             await conn.execute("SELECT loopctl_analyze_work_breakdown('epics')")
         await conn.commit()
-    assert _last_analyze(urls, "epics") is not None
+    assert last_analyze(urls, "epics") is not None
 
 
 @pytest.mark.realdb

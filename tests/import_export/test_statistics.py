@@ -4,25 +4,15 @@ Without them (a new server, autovacuum minutes away), claim-next walked every cl
 row per call: seconds a claim with 32 agents after a 5,000-story import (migration 0014).
 """
 
-import psycopg
 import pytest
 
 from loopctl.import_export.service import BULK
-from tests.fixtures.database import Cluster, Urls
+from tests.fixtures.database import Cluster, Urls, last_analyze
 from tests.fixtures.factories import make_key, make_tenant
 from tests.fixtures.http import API, client_for, committed_runtime, data_of
 from tests.import_export.documents import document, epic, import_doc, story
 
 pytestmark = pytest.mark.realdb
-
-
-def _last_analyze(urls: Urls, table: str) -> object:
-    with psycopg.connect(urls.owner, autocommit=True) as owner:
-        row = owner.execute(
-            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
-        ).fetchone()
-    assert row is not None
-    return row[0]
 
 
 @pytest.mark.parametrize("size", [BULK - 1, BULK])
@@ -46,7 +36,7 @@ async def test_an_import_of_many_stories_without_edges_analyzes_what_claim_next_
                 client, orchestrator, project["id"], document(epic(1, *stories))
             )
             assert response.status_code in (200, 201), response.text
-    analyzed = {table: _last_analyze(fresh_db, table) is not None for table in TABLES}
+    analyzed = {table: last_analyze(fresh_db, table) is not None for table in TABLES}
     # Below the bulk size nothing is analyzed on the import's account (autovacuum's job).
     assert analyzed == dict.fromkeys(TABLES, size >= BULK)
 
