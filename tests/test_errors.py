@@ -211,7 +211,10 @@ async def test_a_streamed_body_over_the_limit_is_413_too(
         REGISTER, content=chunks(), headers={"content-type": "application/json"}
     )
     assert "content-length" not in response.request.headers
-    error_of(response, 413, "payload_too_large")
+    error = error_of(response, 413, "payload_too_large")
+    # The same answer as a declared length over the limit, on either serving path.
+    assert error["details"] == {"limit_bytes": 1024}
+    assert error["message"] == "Request body exceeds 1024 bytes"
 
 
 async def test_a_body_at_the_limit_is_read(small_client: httpx.AsyncClient) -> None:

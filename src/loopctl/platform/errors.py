@@ -344,6 +344,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         allow = ", ".join(sorted(_allowed_methods(request)))
         return _render(MethodNotAllowed(headers={**(exc.headers or {}), "Allow": allow}))
     if exc.status_code == 413:
+        limit = getattr(exc, "limit_bytes", None)  # platform.middleware's body limit
+        if isinstance(limit, int):
+            message = f"Request body exceeds {limit} bytes"
+            return _render(PayloadTooLarge(message, details={"limit_bytes": limit}))
         return _render(PayloadTooLarge())
     unreadable = _unreadable_body(exc)
     if unreadable is not None:

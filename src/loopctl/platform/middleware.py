@@ -20,9 +20,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class _TooLarge(HTTPException):
-    # An HTTPException so that FastAPI's body reader passes it through unchanged.
-    def __init__(self) -> None:
+    # An HTTPException so that FastAPI's body reader passes it through unchanged; the
+    # app's handler renders it with its limit, as a declared Content-Length over it is.
+    def __init__(self, limit_bytes: int) -> None:
         super().__init__(status_code=413)
+        self.limit_bytes = limit_bytes
 
 
 class RequestMiddleware:
@@ -91,7 +93,7 @@ class RequestMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge()
+                    raise _TooLarge(limit)
             return message
 
         return counted
