@@ -13,15 +13,23 @@ from psycopg.pq import TransactionStatus
 from starlette.types import Message, Receive, Scope, Send
 
 from loopctl.auth.dependencies import AgentPrincipal
-from loopctl.database.connections import RequestConn
+from loopctl.database.connections import RequestConn, create_pool
 from loopctl.kit.direct import DirectRoute, plan_for
 from loopctl.kit.routers import api_router
 from loopctl.platform.app import create_app
 from loopctl.platform.errors import install_error_handlers
 from loopctl.platform.runtime import Runtime
+from tests.fixtures.app import SECRET, make_settings
 from tests.fixtures.database import Cluster, Urls
 from tests.fixtures.factories import Tenant, make_key, make_tenant
-from tests.fixtures.http import API, UNKNOWN_KEY, bearer, committed_runtime, error_of
+from tests.fixtures.http import (
+    API,
+    UNKNOWN_KEY,
+    bearer,
+    client_for,
+    committed_runtime,
+    error_of,
+)
 
 
 def _route(app: FastAPI, method: str, path: str) -> APIRoute:
@@ -217,3 +225,39 @@ async def test_a_commit_that_fails_is_an_error_not_a_success(
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get(f"{API}/probe", headers=tenant.user.headers)
     error_of(response, 500, "internal_error")
+
+
+@pytest.mark.realdb
+async def test_a_slow_upload_holds_no_connection(fresh_db: Urls, cluster: Cluster) -> None:
+    # One connection in the pool: while a client trickles its body, another request must
+    # still be served (the body is read before the transaction, as FastAPI reads it
+    # before its connection dependency).
+    pool = create_pool(fresh_db.app, name="slow-upload", min_size=1, max_size=1)
+    await pool.open()
+    try:
+        runtime = Runtime.build(make_settings(fresh_db, cluster), pool, SECRET.encode())
+        tenant = await make_tenant(runtime)
+        release = asyncio.Event()
+
+        async def trickle() -> AsyncIterator[bytes]:
+            yield b'{"name": '
+            await release.wait()
+            yield b'"Renamed"}'
+
+        headers = {**tenant.user.headers, "content-type": "application/json"}
+        async with client_for(runtime) as client:
+            upload = asyncio.create_task(
+                client.patch(f"{API}/tenants/me", content=trickle(), headers=headers)
+            )
+            await asyncio.sleep(0.2)  # the upload has begun and stalls mid-body
+            assert not upload.done()
+            other = await asyncio.wait_for(
+                client.get(f"{API}/tenants/me", headers=tenant.user.headers), timeout=5
+            )
+            assert other.status_code == 200
+            release.set()
+            renamed = await upload
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["data"]["name"] == "Renamed"
+    finally:
+        await pool.close()

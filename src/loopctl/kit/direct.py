@@ -16,8 +16,8 @@ A route is served directly when everything its endpoint asks for is one of:
   error response and never a false success;
 - an ``async def`` dependency (not a generator) whose own parameters are only the
   ``Request`` and the request connection: the role guards and the runtime;
-- one JSON body parameter (a model, not a form or file, not embedded): read and parsed
-  first, as FastAPI does (so malformed JSON is refused before authentication, the same
+- one body parameter (not a form or file, not embedded; in practice a model): read and
+  parsed first, before the transaction begins, as FastAPI does (so malformed JSON is refused before authentication, the same
   ``json_invalid`` error, and a missing or non-JSON content type leaves the body unparsed),
   then validated by FastAPI's own ``request_body_to_args`` after the dependencies, its
   errors reported together with the path parameters'.
@@ -211,12 +211,15 @@ class DirectRoute(APIRoute):
                 await super().handle(scope, receive, send)
             return
         request = Request(scope, receive, send)
+        # FastAPI reads and parses the body before any dependency runs; so does this, and
+        # before taking a connection, so a slow upload never holds one of the pool's.
+        body = await _read_body(request, plan.strict_content_type) if plan.body else Undefined
         if plan.uses_connection:
             async with request_transaction(request) as conn:
                 # Built inside the transaction: a response that fails validation rolls back.
-                response = await _run(plan, request, conn)
+                response = await _run(plan, request, conn, body)
         else:
-            response = await _run(plan, request, None)
+            response = await _run(plan, request, None, body)
         await response(scope, receive, send)
 
     def _plan(self, scope: Scope) -> _Plan | None:
@@ -233,9 +236,7 @@ class DirectRoute(APIRoute):
             return plan
 
 
-async def _run(plan: _Plan, request: Request, conn: Connection | None) -> Response:
-    # FastAPI reads and parses the body before any dependency runs; so does this.
-    body = await _read_body(request, plan.strict_content_type) if plan.body else Undefined
+async def _run(plan: _Plan, request: Request, conn: Connection | None, body: Any) -> Response:
     values: dict[str, Any] = {}
     for step in plan.steps:
         arguments: dict[str, Any] = {}
@@ -313,7 +314,12 @@ def _is_json(content_type: str | None, strict_content_type: bool) -> bool:
 async def _response(route: Any, raw: Any) -> Response:
     status: int = route.status_code or 200
     if route.response_field is None:
-        return JSONResponse(await serialize_response(response_content=raw), status_code=status)
+        response: Response = JSONResponse(
+            await serialize_response(response_content=raw), status_code=status
+        )
+        if not is_body_allowed_for_status_code(status):
+            response.body = b""  # as FastAPI: a 204's null is no body at all
+        return response
     body = await serialize_response(
         field=route.response_field,
         response_content=raw,

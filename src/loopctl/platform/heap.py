@@ -7,8 +7,10 @@ again have been promoted, which under load (requests in flight survive the young
 collections) is every second or two: a 90 to 110 ms pause of the event loop each time, paid by
 every request in flight, which was most of the story loop's p99 (docs/benchmarks.md).
 ``gc.freeze()`` moves what exists now into the permanent generation, which collections
-skip; the collector keeps running for everything created later. The frozen objects are the
-ones that live as long as the process anyway, so nothing that could be freed is held.
+skip; the collector keeps running for everything created later. The frozen objects are
+almost all ones that live as long as the process; one that becomes cyclic garbage later
+(a pool connection opened at start-up and retired an hour on) is never collected, a
+bounded, one-off amount.
 """
 
 import gc
