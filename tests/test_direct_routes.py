@@ -66,7 +66,9 @@ def test_only_routes_asking_for_nothing_but_guard_connection_and_path_are_served
     assert _direct(app, "PATCH", f"{API}/tenants/me")
     assert _direct(app, "POST", f"{API}/stories/{{story_id}}/verify")
     assert _direct(app, "POST", f"{API}/stories/{{story_id}}/start")  # an optional body
-    # Query parameters, or a synchronous dependency: FastAPI serves them.
+    # The endpoint's own query parameters too.
+    assert _direct(app, "GET", f"{API}/changes")
+    # A dependency with parameters of its own (pagination), or a synchronous one: FastAPI.
     assert not _direct(app, "GET", f"{API}/agents")
     assert not _direct(app, "POST", f"{API}/tenants/register")
 
@@ -99,6 +101,20 @@ def _body_requests(tenant: Tenant) -> list[tuple[str, str, dict[str, str], bytes
     ]
 
 
+def _query_requests(tenant: Tenant) -> list[tuple[str, str, dict[str, str], bytes | None]]:
+    """Query parameters of an endpoint (no other dependency takes them): validated after
+    authentication, their errors together, as FastAPI validates them."""
+    user = tenant.user.headers
+    return [
+        ("GET", f"{API}/changes?limit=5", user, None),
+        ("GET", f"{API}/changes?limit=0", user, None),
+        ("GET", f"{API}/changes?limit=abc&cursor=" + "9" * 101, user, None),
+        ("GET", f"{API}/changes?limit=0", {}, None),  # 401 before the 422
+        ("GET", f"{API}/changes?since=yesterday", user, None),
+        ("GET", f"{API}/lookup?project=no-such-project", user, None),
+    ]
+
+
 async def _answers(
     runtime: Runtime, tenant: Tenant, agent_id: str, *, direct: bool
 ) -> list[tuple[int, Any]]:
@@ -115,6 +131,7 @@ async def _answers(
         ("DELETE", f"{API}/api_keys/{agent_id}", tenant.user.headers, None),
         ("PUT", f"{API}/tenants/me", tenant.user.headers, None),
         *_body_requests(tenant),
+        *_query_requests(tenant),
     ]
     settings = runtime.settings.model_copy(update={"direct_routes": direct})
     served_by: list[bool] = []
@@ -150,7 +167,11 @@ async def test_served_directly_or_by_fastapi_the_answers_are_the_same(runtime: R
     statuses = [status for status, _ in direct_answers]
     assert statuses[:10] == [200, 200, 401, 401, 422, 200, 404, 401, 404, 405]
     # The bodies: read, parsed and refused in FastAPI's order (see _body_requests).
-    assert statuses[10:] == [200, 200, 200, *[422] * 8, 401, 404, 422, 404]
+    assert statuses[10:25] == [200, 200, 200, *[422] * 8, 401, 404, 422, 404]
+    # The query parameters (see _query_requests).
+    assert statuses[25:] == [200, 422, 422, 401, 422, 404]
+    both = direct_answers[27][1]["error"]["details"]["errors"]
+    assert {e["field"] for e in both} == {"query.limit", "query.cursor"}
 
 
 # --- the transaction ends before the response starts ---------------------------------------

@@ -7,28 +7,30 @@ worked out once per route instead.
 
 A route is served directly when everything its endpoint asks for is one of:
 
-- a path parameter, validated by FastAPI's own ``request_params_to_args`` (same errors,
-  so a malformed id is still the 404 of ``errors.py``);
+- a path, query, header or cookie parameter, validated by FastAPI's own
+  ``request_params_to_args`` (same errors, in FastAPI's order; a malformed id is still
+  the 404 of ``errors.py``);
 - the ``Request``;
 - the request connection (``database.connections.request_connection``): opened by the
   ``request_transaction`` that dependency uses too, begun before the first dependency
-  and committed **before** the response is sent, as ``Depends(…, scope="function")`` does, so a failed commit is an
-  error response and never a false success;
+  and committed **before** the response is sent, as ``Depends(…, scope="function")``
+  does, so a failed commit is an error response and never a false success;
 - an ``async def`` dependency (not a generator) whose own parameters are only the
   ``Request`` and the request connection: the role guards and the runtime;
 - one body parameter (not a form or file, not embedded; in practice a model): read and
-  parsed first, before the transaction begins, as FastAPI does (so malformed JSON is refused before authentication, the same
-  ``json_invalid`` error, and a missing or non-JSON content type leaves the body unparsed),
-  then validated by FastAPI's own ``request_body_to_args`` after the dependencies, its
-  errors reported together with the path parameters'.
+  parsed first, before the transaction begins, as FastAPI does (so malformed JSON is
+  refused before authentication, the same ``json_invalid`` error, and a missing or
+  non-JSON content type leaves the body unparsed), then validated by FastAPI's own
+  ``request_body_to_args``.
 
 and the endpoint is ``async def`` with the default response class. Dependencies run in
-declaration order, path parameters are validated after them (401 and 403 before 404),
-the response model validates and serializes the result exactly as FastAPI does
-(``serialize_response``), and errors propagate to the app's exception handlers.
+declaration order, the parameters and the body are validated after them (401 and 403
+before 404 and 422) and their errors reported together, the response model validates and
+serializes the result exactly as FastAPI does (``serialize_response``), and errors
+propagate to the app's exception handlers.
 
-Everything else (a form, several body parameters, query parameters, headers, any other
-dependency) runs through
+Everything else (a form, several body parameters, a dependency taking parameters of its
+own, any other kind of dependency) runs through
 FastAPI as usual, and so does every request while FastAPI's OpenTelemetry instrumentation
 is recording (``LOOPCTL_OPENTELEMETRY``), whose spans come from FastAPI's own solver. The
 route stays an ``APIRoute``, so OpenAPI, matching, 405 handling and ``url_path_for`` are
@@ -99,12 +101,19 @@ def is_async_function(call: Any) -> bool:
     return inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
 
 
-def _asks_for_more_than_request(dependant: Dependant, *, body: bool = False) -> bool:
+def _asks_for_more_than_request(dependant: Dependant, *, endpoint: bool = False) -> bool:
+    """Whether it asks for what a plan cannot give: the endpoint itself may also take
+    query, header and cookie parameters and a body; a dependency only the request."""
     return bool(
-        dependant.query_params
-        or dependant.header_params
-        or dependant.cookie_params
-        or (dependant.body_params and not body)
+        (
+            not endpoint
+            and (
+                dependant.query_params
+                or dependant.header_params
+                or dependant.cookie_params
+                or dependant.body_params
+            )
+        )
         or dependant.websocket_param_name
         or dependant.http_connection_param_name
         or dependant.response_param_name
@@ -153,7 +162,9 @@ def _strict(route: Any) -> bool:
 
 def plan_for(route: Any, dependant: Dependant) -> _Plan | None:
     """How to serve a route directly, or None when FastAPI must serve it."""
-    if not is_async_function(dependant.call) or _asks_for_more_than_request(dependant, body=True):
+    if not is_async_function(dependant.call) or _asks_for_more_than_request(
+        dependant, endpoint=True
+    ):
         return None
     if not isinstance(route.response_class, DefaultPlaceholder):
         return None
@@ -251,19 +262,26 @@ async def _run(plan: _Plan, request: Request, conn: Connection | None, body: Any
         values[plan.request_arg] = request
     if plan.conn_arg:
         values[plan.conn_arg] = conn
+    # After the dependencies, as FastAPI does (401 and 403 come before a malformed id), in
+    # its order: path, query, header and cookie parameters, then the body, errors together.
     errors: list[Any] = []
-    if plan.dependant.path_params:
-        # After the dependencies, as FastAPI does: 401 and 403 come before a malformed id.
-        path_values, errors = request_params_to_args(
-            plan.dependant.path_params, request.path_params
-        )
-        values.update(path_values)
+    dependant = plan.dependant
+    for fields, received in (
+        (dependant.path_params, request.path_params),
+        (dependant.query_params, request.query_params),
+        (dependant.header_params, request.headers),
+        (dependant.cookie_params, request.cookies),
+    ):
+        if fields:
+            found, wrong = request_params_to_args(fields, received)
+            values.update(found)
+            errors.extend(wrong)
     if plan.body is not None:
         body_values, body_errors = await request_body_to_args(
             body_fields=[plan.body], received_body=body, embed_body_fields=False
         )
         values.update(body_values)
-        errors = [*errors, *body_errors]
+        errors.extend(body_errors)
     if errors:
         raise RequestValidationError(errors, body=None if body is Undefined else body)
     raw = await plan.endpoint(**values)
